@@ -1,0 +1,49 @@
+"""Face Studio generator v1: every number that shapes the data, the model and training.
+
+The condition layout here is the contract with the server: export.py copies it into
+models/<name>/manifest.json and server/generator/condition.ts builds vectors from it.
+"""
+
+MODEL_NAME = "facestudio-v1"
+RESOLUTION = 64          # native output size; 64 because v1 trains on a 2-core CPU
+LATENT_DIM = 128         # z: drawn only from the seed
+
+# Data groups of the labels; the API's seven ethnicities map onto these (see MODEL_CARD).
+ETHNICITY_GROUPS = ["white", "black", "asian", "indian", "other"]
+EYEWEAR = ["none", "eyeglasses", "sunglasses"]
+LIGHTING = ["studio", "natural", "artistic"]
+MOODS = ["neutral", "happy", "sad", "angry", "surprised"]
+
+# (name, size, meaning). Scalars are scaled to about [0, 1] (yaw to [-1, 1]).
+CONDITION_LAYOUT = [
+    ("gender", 1, "1 = male, 0 = female"),
+    ("age", 1, "age in years / 80"),
+    ("ethnicity", len(ETHNICITY_GROUPS), "one-hot over ETHNICITY_GROUPS"),
+    ("skintone", 1, "skintone 0-10 / 10 (ITA of the cheeks)"),
+    ("eyewear", len(EYEWEAR), "one-hot over EYEWEAR"),
+    ("facial_hair", 1, "0-10 / 10"),
+    ("hair_length", 1, "0-10 / 10"),
+    ("lighting", len(LIGHTING), "one-hot over LIGHTING"),
+    ("zoom", 1, "1 = closeup (tight crop), 0 = standard portrait"),
+    ("mood", len(MOODS), "one-hot over MOODS"),
+    ("yaw", 1, "head yaw degrees / 60"),
+]
+COND_DIM = sum(size for _, size, _ in CONDITION_LAYOUT)
+
+# Where the face sits in each set's 128 px frame, as (top, left, size): used to bring
+# both sets into one tight-crop frame for measuring and for the cross-set labellers.
+FACE_BOX = {"utkface": (0, 0, 128), "celebahq": (30, 20, 88)}
+
+# Training
+BATCH = 32
+LR_G = 2e-4
+LR_D = 2e-4
+BETAS = (0.0, 0.99)
+R1_GAMMA = 0.5
+R1_EVERY = 8
+EMA_BETA = 0.999
+AUX_WEIGHT = 2.0          # auxiliary attribute regression on D (real) and G (fake)
+G_CH = [256, 128, 64, 32, 16]  # channels at 4, 8, 16, 32, 64 px (narrow: CPU budget)
+D_CH = [16, 32, 64, 128, 256]  # channels at 64, 32, 16, 8, 4 px
+SAMPLE_EVERY = 500
+CHECKPOINT_EVERY = 500

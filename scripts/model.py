@@ -1,0 +1,109 @@
+"""Generator and discriminator of Face Studio v1.
+
+G(z, c): z (seed) and c (attributes) enter separately. c goes through its own embedding;
+the mapping network mixes them into one style vector w that modulates every block (FiLM
+after pixel norm). Nothing in G depends on batch statistics, so one face is a pure
+function of (z, c): what the server needs for reproducible seeds, and what lets an
+exponential moving average of G be used without recomputing norms.
+
+D(x, c): residual conv net with a projection term <phi(x), E c> (Miyato & Koyama 2018)
+and an auxiliary head that regresses c from the image (AC-GAN style), which makes the
+attributes come out strongly enough for a judge to see them.
+"""
+import math
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+def pixel_norm(x, eps=1e-8):
+    return x * torch.rsqrt(x.pow(2).mean(1, keepdim=True) + eps)
+
+
+class StyledConv(nn.Module):
+    def __init__(self, c_in, c_out, w_dim):
+        super().__init__()
+        self.conv = nn.Conv2d(c_in, c_out, 3, 1, 1)
+        self.film = nn.Linear(w_dim, 2 * c_out)
+        nn.init.zeros_(self.film.weight)
+        nn.init.zeros_(self.film.bias)
+
+    def forward(self, x, w):
+        x = pixel_norm(F.leaky_relu(self.conv(x), 0.2))
+        gamma, beta = self.film(w)[:, :, None, None].chunk(2, 1)
+        return x * (1 + gamma) + beta
+
+
+class Generator(nn.Module):
+    def __init__(self, z_dim, c_dim, channels, w_dim=256):
+        super().__init__()
+        self.z_dim, self.c_dim = z_dim, c_dim
+        self.embed_c = nn.Sequential(nn.Linear(c_dim, 128), nn.LeakyReLU(0.2), nn.Linear(128, 128))
+        self.mapping = nn.Sequential(nn.Linear(z_dim + 128, w_dim), nn.LeakyReLU(0.2),
+                                     nn.Linear(w_dim, w_dim), nn.LeakyReLU(0.2),
+                                     nn.Linear(w_dim, w_dim))
+        self.input = nn.Linear(w_dim, channels[0] * 16)
+        self.c0 = channels[0]
+        self.first = StyledConv(channels[0], channels[0], w_dim)
+        self.blocks = nn.ModuleList()
+        self.to_rgb = nn.ModuleList([nn.Conv2d(channels[0], 3, 1)])
+        for c_in, c_out in zip(channels[:-1], channels[1:]):
+            self.blocks.append(nn.ModuleList([StyledConv(c_in, c_out, w_dim), StyledConv(c_out, c_out, w_dim)]))
+            self.to_rgb.append(nn.Conv2d(c_out, 3, 1))
+
+    def forward(self, z, c):
+        w = self.mapping(torch.cat([pixel_norm(z), self.embed_c(c)], 1))
+        x = pixel_norm(self.input(w).view(-1, self.c0, 4, 4))
+        x = self.first(x, w)
+        # Skip architecture: every resolution adds its RGB, upsampled, to the output.
+        rgb = self.to_rgb[0](x)
+        for (a, b), to_rgb in zip(self.blocks, self.to_rgb[1:]):
+            x = F.interpolate(x, scale_factor=2, mode="nearest")
+            x = b(a(x, w), w)
+            rgb = F.interpolate(rgb, scale_factor=2, mode="bilinear", align_corners=False) + to_rgb(x)
+        return rgb
+
+
+class DBlock(nn.Module):
+    def __init__(self, c_in, c_out):
+        super().__init__()
+        self.conv1 = nn.Conv2d(c_in, c_in, 3, 1, 1)
+        self.conv2 = nn.Conv2d(c_in, c_out, 3, 1, 1)
+        self.skip = nn.Conv2d(c_in, c_out, 1, bias=False)
+
+    def forward(self, x):
+        h = F.leaky_relu(self.conv1(x), 0.2)
+        h = F.avg_pool2d(F.leaky_relu(self.conv2(h), 0.2), 2)
+        return (h + F.avg_pool2d(self.skip(x), 2)) / math.sqrt(2)
+
+
+class Discriminator(nn.Module):
+    def __init__(self, c_dim, channels, resolution, feat=256):
+        super().__init__()
+        self.from_rgb = nn.Conv2d(3, channels[0], 1)
+        blocks, size = [], resolution
+        for c_in, c_out in zip(channels[:-1], channels[1:]):
+            blocks.append(DBlock(c_in, c_out))
+            size //= 2
+        self.blocks = nn.Sequential(*blocks)
+        self.final_conv = nn.Conv2d(channels[-1] + 1, channels[-1], 3, 1, 1)
+        self.fc = nn.Linear(channels[-1] * size * size, feat)
+        self.out = nn.Linear(feat, 1)
+        self.project = nn.Linear(c_dim, feat, bias=False)
+        self.aux = nn.Linear(feat, c_dim)
+
+    def forward(self, x, c):
+        h = self.blocks(F.leaky_relu(self.from_rgb(x), 0.2))
+        # Minibatch standard deviation (groups of 4): lets D see a lack of variety.
+        n, ch, hh, ww = h.shape
+        g = min(4, n)
+        s = h[: n - n % g].view(g, -1, ch, hh, ww).std(0).mean((1, 2, 3))
+        s = s.repeat(g)
+        if n % g:
+            s = torch.cat([s, s[: n % g]])
+        h = torch.cat([h, s.view(n, 1, 1, 1).expand(n, 1, hh, ww)], 1)
+        h = F.leaky_relu(self.final_conv(h), 0.2)
+        phi = F.leaky_relu(self.fc(h.flatten(1)), 0.2)
+        logit = self.out(phi).squeeze(1) + (phi * self.project(c)).sum(1)
+        return logit, self.aux(phi)

@@ -1,0 +1,201 @@
+"""Train the conditional face generator.
+
+    /usr/bin/python3 scripts/train.py --labels runs/labels --run runs/train [--threads 2] [--kimg 600]
+
+Resumes from <run>/ckpt.pt when it exists. Writes sample grids to <run>/samples/ and a
+progress line with images/s and losses. Recipe: hinge loss, projection + auxiliary
+attribute regression in D, DiffAugment (translation, cutout), lazy R1 on reals, EMA of G.
+"""
+import argparse
+import csv
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(__file__))
+import config as C  # noqa: E402
+from model import Discriminator, Generator  # noqa: E402
+
+
+def encode_condition(row):
+    """One labels.csv row -> condition vector, in CONDITION_LAYOUT order."""
+    v = []
+    for name, size, _ in C.CONDITION_LAYOUT:
+        if name == "gender":
+            v.append(1.0 if row["gender"] == "male" else 0.0)
+        elif name == "age":
+            v.append(min(float(row["age"]), 80.0) / 80)
+        elif name == "ethnicity":
+            v += [1.0 if row["ethnicity"] == g else 0.0 for g in C.ETHNICITY_GROUPS]
+        elif name in ("skintone", "facial_hair", "hair_length"):
+            v.append(float(row[name]) / 10)
+        elif name == "eyewear":
+            v += [1.0 if row["eyewear"] == e else 0.0 for e in C.EYEWEAR]
+        elif name == "lighting":
+            v += [1.0 if row["lighting"] == e else 0.0 for e in C.LIGHTING]
+        elif name == "zoom":
+            v.append(1.0 if row["zoom"] == "closeup" else 0.0)
+        elif name == "mood":
+            v += [1.0 if row["mood"] == e else 0.0 for e in C.MOODS]
+        elif name == "yaw":
+            v.append(float(row["yaw"]) / 60)
+        else:
+            raise ValueError(name)
+    assert len(v) == C.COND_DIM
+    return v
+
+
+YAW_INDEX = sum(size for name, size, _ in C.CONDITION_LAYOUT[: [n for n, _, _ in C.CONDITION_LAYOUT].index("yaw")])
+
+
+def load_data(labels_dir):
+    with open(os.path.join(labels_dir, "labels.csv")) as f:
+        rows = list(csv.DictReader(f))
+    cond = torch.tensor([encode_condition(r) for r in rows], dtype=torch.float32)
+    images = torch.from_numpy(np.load(os.path.join(labels_dir, f"images{C.RESOLUTION}.npy"))).permute(0, 3, 1, 2)
+    return images.contiguous(), cond
+
+
+def diff_augment(x, g):
+    """Translation by up to 1/8 and a random cutout of 1/4 the side, same for D's inputs."""
+    n, _, h, w = x.shape
+    shift = h // 8
+    tx = torch.randint(-shift, shift + 1, (n, 1, 1), generator=g)
+    ty = torch.randint(-shift, shift + 1, (n, 1, 1), generator=g)
+    gy, gx = torch.meshgrid(torch.arange(h), torch.arange(w), indexing="ij")
+    gx = (gx[None] + tx).clamp(0, w - 1)
+    gy = (gy[None] + ty).clamp(0, h - 1)
+    idx = (gy * w + gx).view(n, 1, -1).expand(-1, x.shape[1], -1)
+    x = x.flatten(2).gather(2, idx).view_as(x)
+    cs = h // 4
+    cx = torch.randint(0, w, (n, 1, 1), generator=g)
+    cy = torch.randint(0, h, (n, 1, 1), generator=g)
+    keep = ((torch.arange(w)[None, None, :] - cx).abs() > cs // 2) | \
+           ((torch.arange(h)[None, :, None] - cy).abs() > cs // 2)
+    return x * keep[:, None].float()
+
+
+def sample_grid(g_ema, path, z, conds):
+    with torch.no_grad():
+        rows = [g_ema(z, c.expand(len(z), -1)) for c in conds]
+    img = torch.cat(rows, 0).clamp(-1, 1).add(1).mul(127.5).byte()
+    n = len(z)
+    grid = img.view(len(conds), n, 3, C.RESOLUTION, C.RESOLUTION).permute(0, 3, 1, 4, 2)
+    grid = grid.reshape(len(conds) * C.RESOLUTION, n * C.RESOLUTION, 3).numpy()
+    from PIL import Image
+    Image.fromarray(grid).save(path)
+
+
+def preview_conditions(cond):
+    """Fixed rows for the sample grid: female/male at 8, 30, 55, 75 from a typical label."""
+    base = cond[cond[:, 0] < 0.5][0].clone()
+    out = []
+    for male in (0.0, 1.0):
+        for age in (8, 30, 55, 75):
+            c = base.clone()
+            c[0], c[1] = male, age / 80
+            out.append(c[None])
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--labels", default="runs/labels")
+    ap.add_argument("--run", default="runs/train")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--kimg", type=int, default=2000, help="stop after this many thousand real images shown")
+    ap.add_argument("--batch", type=int, default=C.BATCH)
+    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    dev = torch.device(args.device)
+    os.makedirs(os.path.join(args.run, "samples"), exist_ok=True)
+
+    images, cond = load_data(args.labels)
+    print(f"{len(images)} images, condition dim {cond.shape[1]}", flush=True)
+    G = Generator(C.LATENT_DIM, C.COND_DIM, C.G_CH).to(dev)
+    D = Discriminator(C.COND_DIM, C.D_CH, C.RESOLUTION).to(dev)
+    G_ema = Generator(C.LATENT_DIM, C.COND_DIM, C.G_CH).to(dev).eval()
+    G_ema.load_state_dict(G.state_dict())
+    opt_g = torch.optim.Adam(G.parameters(), C.LR_G, betas=C.BETAS)
+    opt_d = torch.optim.Adam(D.parameters(), C.LR_D, betas=C.BETAS)
+    step, shown = 0, 0
+    ckpt_path = os.path.join(args.run, "ckpt.pt")
+    if os.path.exists(ckpt_path):
+        ck = torch.load(ckpt_path, map_location=dev)
+        G.load_state_dict(ck["G"]), D.load_state_dict(ck["D"]), G_ema.load_state_dict(ck["G_ema"])
+        opt_g.load_state_dict(ck["opt_g"]), opt_d.load_state_dict(ck["opt_d"])
+        step, shown = ck["step"], ck["shown"]
+        print(f"resumed at step {step}, {shown / 1000:.1f} kimg", flush=True)
+
+    g = torch.Generator().manual_seed(1234 + step)
+    fixed_z = torch.randn(8, C.LATENT_DIM, generator=torch.Generator().manual_seed(7)).to(dev)
+    previews = [c.to(dev) for c in preview_conditions(cond)]
+    n = len(images)
+    t0, shown0 = time.time(), shown
+    while shown < args.kimg * 1000:
+        idx = torch.randint(0, n, (args.batch,), generator=g)
+        real = images[idx].float().div(127.5).sub(1)
+        c_real = cond[idx].clone()
+        flip = torch.rand(args.batch, generator=g) < 0.5
+        real[flip] = real[flip].flip(3)
+        c_real[flip, YAW_INDEX] *= -1
+        c_fake = cond[torch.randint(0, n, (args.batch,), generator=g)]
+        z = torch.randn(args.batch, C.LATENT_DIM, generator=g)
+        real, c_real, c_fake, z = real.to(dev), c_real.to(dev), c_fake.to(dev), z.to(dev)
+
+        # D step
+        with torch.no_grad():
+            fake = G(z, c_fake)
+        r1 = step % C.R1_EVERY == 0
+        real_in = diff_augment(real, g).detach().requires_grad_(r1)
+        d_real, aux_real = D(real_in, c_real)
+        d_fake, _ = D(diff_augment(fake, g), c_fake)
+        loss_d = F.relu(1 - d_real).mean() + F.relu(1 + d_fake).mean()
+        loss_aux = F.mse_loss(aux_real, c_real)
+        loss = loss_d + C.AUX_WEIGHT * loss_aux
+        if r1:
+            grad, = torch.autograd.grad(d_real.sum(), real_in, create_graph=True)
+            r1_pen = grad.pow(2).flatten(1).sum(1).mean()
+            loss = loss + C.R1_GAMMA / 2 * r1_pen * C.R1_EVERY
+        opt_d.zero_grad(set_to_none=True)
+        loss.backward()
+        opt_d.step()
+
+        # G step
+        z = torch.randn(args.batch, C.LATENT_DIM, generator=g).to(dev)
+        fake = G(z, c_fake)
+        d_fake, aux_fake = D(diff_augment(fake, g), c_fake)
+        loss_g = -d_fake.mean()
+        loss_gaux = F.mse_loss(aux_fake, c_fake)
+        opt_g.zero_grad(set_to_none=True)
+        (loss_g + C.AUX_WEIGHT * loss_gaux).backward()
+        opt_g.step()
+
+        with torch.no_grad():
+            beta = C.EMA_BETA if shown > 10000 else 0.0
+            for pe, p in zip(G_ema.parameters(), G.parameters()):
+                pe.lerp_(p, 1 - beta)
+        step += 1
+        shown += args.batch
+
+        if step % 50 == 0:
+            rate = (shown - shown0) / (time.time() - t0)
+            print(f"step {step} kimg {shown / 1000:.1f} | {rate:.1f} img/s | D {loss_d.item():.3f} "
+                  f"aux {loss_aux.item():.4f} | G {loss_g.item():.3f} gaux {loss_gaux.item():.4f}", flush=True)
+        if step % C.SAMPLE_EVERY == 0:
+            sample_grid(G_ema, os.path.join(args.run, "samples", f"{shown // 1000:06d}kimg.png"), fixed_z, previews)
+        if step % C.CHECKPOINT_EVERY == 0 or shown >= args.kimg * 1000:
+            tmp = ckpt_path + ".tmp"
+            torch.save({"G": G.state_dict(), "D": D.state_dict(), "G_ema": G_ema.state_dict(),
+                        "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(),
+                        "step": step, "shown": shown}, tmp)
+            os.replace(tmp, ckpt_path)
+
+
+if __name__ == "__main__":
+    main()

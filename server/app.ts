@@ -1,0 +1,90 @@
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Redis } from 'ioredis';
+import { LRUCache } from 'lru-cache';
+import type pino from 'pino';
+import { RedisStore } from 'rate-limit-redis';
+import type { AccountStore } from './accounts/store';
+import { identifyByToken } from './auth/identify';
+import type { Config } from './config/config';
+import type { FaceService } from './generator/face-service';
+import { generateHandler } from './http/generate';
+import { healthRoutes } from './http/health';
+import { logRequests } from './http/logging';
+import { countRequests, createMetrics, type Metrics } from './http/metrics';
+import { openApiDocument } from './http/openapi';
+import { createLimiters, type Policy } from './limits/limiters';
+
+export interface AppDeps {
+  config: Config;
+  store: AccountStore;
+  faces: FaceService;
+  logger: pino.Logger;
+  redis?: Redis;
+}
+
+export interface App {
+  app: express.Express;
+  metrics: Metrics;
+}
+
+function sendUserClass(req: Request, res: Response, next: NextFunction) {
+  res.setHeader('X-User-Class', req.caller?.cls ?? 'Anon');
+  next();
+}
+
+export function createApp(deps: AppDeps): App {
+  const { config, store, faces, logger, redis } = deps;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  if (config.trustProxy !== undefined) app.set('trust proxy', config.trustProxy);
+  // Express would parse ?a[b]=c into objects; the generate route reads the raw string instead.
+  app.set('query parser', 'simple');
+
+  const metrics = createMetrics();
+  app.use(countRequests(metrics));
+  app.use(logRequests(logger));
+
+  const storeFor = (policy: Policy) =>
+    redis
+      ? new RedisStore({
+          // ioredis: call(command, ...args) sends any command and returns its reply.
+          sendCommand: (command: string, ...args: string[]) => redis.call(command, ...args) as never,
+          prefix: `facestudio:rl:${policy}:`,
+        })
+      : undefined;
+  const limiters = createLimiters({ limits: config.limits, windows: config.windows, store: storeFor });
+  const cache = new LRUCache<string, Buffer>({ maxSize: Math.max(1, config.cacheMaxBytes), sizeCalculation: (b) => b.length || 1 });
+
+  const countUsage = (req: Request, res: Response, next: NextFunction) => {
+    const user = req.caller?.user;
+    if (user) res.on('finish', () => res.statusCode !== 503 && res.statusCode !== 429 && store.recordUsage(user.id));
+    next();
+  };
+
+  app.get('/v1/generate', identifyByToken(store), sendUserClass, ...limiters, countUsage, wrap(generateHandler({ faces, store, metrics, cache })));
+
+  app.get('/openapi.json', (_req, res) => {
+    res.json(openApiDocument(config));
+  });
+  app.use(healthRoutes({ faces, redis, metrics }));
+
+  app.use((req: Request, res: Response) => {
+    res.status(404).json({ detail: `No route for ${req.method} ${req.path}.` });
+  });
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const status = (err as { status?: number; statusCode?: number }).status ?? (err as { statusCode?: number }).statusCode;
+    if (status && status >= 400 && status < 500) {
+      res.status(status).json({ detail: (err as { expose?: boolean }).expose ? (err as Error).message : 'Bad request.' });
+      return;
+    }
+    logger.error({ err, path: req.path }, 'unhandled error');
+    if (!res.headersSent) res.status(500).json({ detail: 'Internal server error.' });
+  });
+  return { app, metrics };
+}
+
+/** Express 5 forwards rejected promises to the error handler; this keeps the type simple. */
+function wrap(fn: (req: Request, res: Response) => Promise<void>) {
+  return (req: Request, res: Response, next: NextFunction) => fn(req, res).catch(next);
+}

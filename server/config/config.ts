@@ -1,0 +1,95 @@
+import path from 'node:path';
+import { z } from 'zod';
+import { USER_CLASSES, type UserClass } from '../auth/classes';
+
+export type LimitTable = Record<UserClass, { burst: number; daily: number }>;
+
+export const DEFAULT_LIMITS: LimitTable = {
+  Anon: { burst: 1, daily: 60 },
+  Basic: { burst: 5, daily: 120 },
+  Professional: { burst: 30, daily: 1000 },
+  Enterprise: { burst: 120, daily: 6000 },
+};
+
+export interface Config {
+  port: number;
+  host: string;
+  databasePath: string;
+  redisUrl?: string;
+  modelDir: string;
+  trustProxy?: string | number | boolean;
+  smtpUrl?: string;
+  jwtSecret?: string;
+  publicUrl?: string;
+  limits: LimitTable;
+  windows: { burst: number; daily: number };
+  generatorQueue: number;
+  generatorConcurrency: number;
+  cacheMaxBytes: number;
+  corsOrigins: string[];
+  logLevel: string;
+}
+
+const positiveInt = z.number().int().positive();
+const limitOverride = z
+  .record(z.enum(USER_CLASSES), z.object({ burst: positiveInt, daily: positiveInt }).partial())
+  .optional();
+const windowsOverride = z.object({ burst: positiveInt, daily: positiveInt }).partial().optional();
+
+function json(name: string, raw: string | undefined): unknown {
+  if (raw === undefined || raw === '') return undefined;
+  try {
+    return JSON.parse(raw);
+  } catch {
+    throw new Error(`${name} is not valid JSON`);
+  }
+}
+
+function intEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+$/.test(raw)) throw new Error(`${name} must be a non-negative integer, got "${raw}"`);
+  return Number(raw);
+}
+
+/** TRUST_PROXY as express understands it: a hop count, true/false, or a list of addresses. */
+function trustProxy(raw: string | undefined): Config['trustProxy'] {
+  if (raw === undefined || raw === '') return undefined;
+  if (raw === 'true') return true;
+  if (raw === 'false') return false;
+  if (/^\d+$/.test(raw)) return Number(raw);
+  return raw;
+}
+
+export const DEFAULT_MODEL = 'facestudio-v1';
+
+/** Reads the environment once at start; a bad value stops the server with a clear message. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const limitsParsed = limitOverride.safeParse(json('RATE_LIMITS', env.RATE_LIMITS));
+  if (!limitsParsed.success) throw new Error(`RATE_LIMITS is invalid: ${limitsParsed.error.message}`);
+  const windowsParsed = windowsOverride.safeParse(json('RATE_LIMIT_WINDOWS', env.RATE_LIMIT_WINDOWS));
+  if (!windowsParsed.success) throw new Error(`RATE_LIMIT_WINDOWS is invalid: ${windowsParsed.error.message}`);
+  const limits = structuredClone(DEFAULT_LIMITS);
+  for (const [cls, override] of Object.entries(limitsParsed.data ?? {})) {
+    Object.assign(limits[cls as UserClass], override);
+  }
+  const root = path.resolve(__dirname, '..', '..', ...(__dirname.includes(`${path.sep}dist${path.sep}`) ? ['..'] : []));
+  return {
+    port: intEnv(env, 'PORT', 8080),
+    host: env.HOST || '0.0.0.0',
+    databasePath: env.DATABASE_PATH || './data/facestudio.db',
+    redisUrl: env.REDIS_URL || undefined,
+    modelDir: env.MODEL_DIR || path.join(root, 'models', DEFAULT_MODEL),
+    trustProxy: trustProxy(env.TRUST_PROXY),
+    smtpUrl: env.SMTP_URL || undefined,
+    jwtSecret: env.JWT_SECRET || undefined,
+    publicUrl: env.PUBLIC_URL || undefined,
+    limits,
+    windows: { burst: 60, daily: 86400, ...(windowsParsed.data ?? {}) },
+    generatorQueue: intEnv(env, 'GENERATOR_QUEUE', 32),
+    generatorConcurrency: Math.max(1, intEnv(env, 'GENERATOR_CONCURRENCY', 2)),
+    cacheMaxBytes: intEnv(env, 'CACHE_MAX_MB', 64) * 1024 * 1024,
+    corsOrigins: (env.CORS_ORIGINS ?? '*').split(',').map((s) => s.trim()).filter(Boolean),
+    logLevel: env.LOG_LEVEL || 'info',
+  };
+}

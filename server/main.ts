@@ -1,0 +1,49 @@
+import type { Server } from 'node:http';
+import { Redis } from 'ioredis';
+import { openDb } from './accounts/db';
+import { AccountStore } from './accounts/store';
+import { createApp } from './app';
+import { loadConfig } from './config/config';
+import { FaceService } from './generator/face-service';
+import { createLogger } from './http/logging';
+
+async function main() {
+  const config = loadConfig();
+  const logger = createLogger(config.logLevel);
+  const db = openDb(config.databasePath);
+  const store = new AccountStore(db);
+  const faces = await FaceService.load(config.modelDir, { concurrency: config.generatorConcurrency, maxQueued: config.generatorQueue });
+  const redis = config.redisUrl
+    ? new Redis(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2000 })
+    : undefined;
+  redis?.on('error', (err) => logger.warn({ err: err.message }, 'redis error'));
+
+  const { app } = createApp({ config, store, faces, logger, redis });
+  const server: Server = app.listen(config.port, config.host, () => {
+    logger.info({ port: config.port, model: faces.modelVersion, redis: Boolean(redis) }, 'Face Studio listening');
+  });
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down: finishing in-flight requests');
+    // close() stops accepting and waits for open requests; idle keep-alive sockets go now.
+    server.close(async () => {
+      await faces.close();
+      await redis?.quit().catch(() => undefined);
+      db.close();
+      logger.info('stopped');
+      process.exit(0);
+    });
+    server.closeIdleConnections();
+    setTimeout(() => process.exit(1), 30000).unref();
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((err) => {
+  console.error(`Face Studio failed to start: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});
