@@ -1,0 +1,77 @@
+import fs from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { Redis } from 'ioredis';
+import { openDb } from '../../server/accounts/db';
+import { AccountStore, type PaidClass } from '../../server/accounts/store';
+import { createApp } from '../../server/app';
+import { loadConfig, type Config } from '../../server/config/config';
+import { FaceService } from '../../server/generator/face-service';
+import { createLogger } from '../../server/http/logging';
+
+export interface TestServer {
+  url: string;
+  config: Config;
+  store: AccountStore;
+  faces: FaceService;
+  /** Every log line the app wrote, as text. */
+  logs: string[];
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the real application on an ephemeral port: real model, real SQLite file in a temp
+ * dir (or `databasePath` to share one), real Redis when `env.REDIS_URL` is set.
+ */
+export async function startServer(env: Record<string, string> = {}, opts: { databasePath?: string } = {}): Promise<TestServer> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'facestudio-test-'));
+  const config = loadConfig({ LOG_LEVEL: 'info', ...env, DATABASE_PATH: opts.databasePath ?? path.join(dir, 'test.db') } as NodeJS.ProcessEnv);
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, cb) {
+      logs.push(String(chunk));
+      cb();
+    },
+  });
+  const logger = createLogger(config.logLevel, sink);
+  const db = openDb(config.databasePath);
+  const store = new AccountStore(db);
+  const faces = await FaceService.load(config.modelDir, { concurrency: config.generatorConcurrency, maxQueued: config.generatorQueue });
+  const redis = config.redisUrl ? new Redis(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1 }) : undefined;
+  redis?.on('error', () => undefined);
+  const { app } = createApp({ config, store, faces, logger, redis });
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    config,
+    store,
+    faces,
+    logs,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await faces.close();
+      if (redis) await redis.quit().catch(() => undefined);
+      db.close();
+    },
+  };
+}
+
+/** A user of the given class with one API key; returns the key. */
+export function userWithKey(store: AccountStore, cls: PaidClass, tag = Math.random().toString(36).slice(2, 10)): { key: string; userId: string; keyId: string } {
+  const user = store.createUser({ email: `${tag}@example.test`, username: tag, class: cls, verified: true });
+  const k = store.createKey(user.id, 'test');
+  return { key: k.key, userId: user.id, keyId: k.id };
+}
+
+/** Generous limits so that tests about other behaviour never trip them. */
+export const NO_LIMITS = JSON.stringify({
+  Anon: { burst: 100000, daily: 100000 },
+  Basic: { burst: 100000, daily: 100000 },
+  Professional: { burst: 100000, daily: 100000 },
+  Enterprise: { burst: 100000, daily: 100000 },
+});
