@@ -1,8 +1,14 @@
 /** Tests run the real app over real HTTP; one file at a time (2-core machine). */
+const tsOptions = { target: 'ES2022', module: 'commonjs', esModuleInterop: true, strict: true, skipLibCheck: true, resolveJsonModule: true, types: ['node', 'jest'] };
 module.exports = {
-  testEnvironment: 'node',
+  testEnvironment: '<rootDir>/test/helpers/environment.js',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
-  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: { target: 'ES2022', module: 'commonjs', esModuleInterop: true, strict: true, skipLibCheck: true, resolveJsonModule: true, types: ['node', 'jest'] }, diagnostics: { warnOnly: false } }] },
+  transform: {
+    '^.+\\.ts$': ['ts-jest', { tsconfig: tsOptions, diagnostics: { warnOnly: false } }],
+    // jose is ESM-only; Node runs it natively (require(esm)), jest needs it compiled to CommonJS.
+    '^.+/node_modules/jose/.+\\.js$': ['ts-jest', { tsconfig: { ...tsOptions, allowJs: true }, diagnostics: false }],
+  },
+  transformIgnorePatterns: ['/node_modules/(?!jose/)'],
   testTimeout: 60000,
 };

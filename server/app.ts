@@ -2,17 +2,22 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import type pino from 'pino';
-import { RedisStore } from 'rate-limit-redis';
+import { accountRoutes } from './accounts/routes';
 import type { AccountStore } from './accounts/store';
 import { identifyByToken } from './auth/identify';
+import { signedUrlAuth } from './auth/signed-url';
 import type { Config } from './config/config';
 import type { FaceService } from './generator/face-service';
+import { corsFor } from './http/cors';
+import { embedUrlRoutes } from './http/embed-urls';
 import { generateHandler } from './http/generate';
 import { healthRoutes } from './http/health';
 import { logRequests } from './http/logging';
 import { countRequests, createMetrics, type Metrics } from './http/metrics';
 import { openApiDocument } from './http/openapi';
 import { createLimiters, type Policy } from './limits/limiters';
+import { webRoutes } from './web/routes';
+import { RecoveringRedisStore } from './limits/redis-store';
 
 export interface AppDeps {
   config: Config;
@@ -45,14 +50,7 @@ export function createApp(deps: AppDeps): App {
   app.use(countRequests(metrics));
   app.use(logRequests(logger));
 
-  const storeFor = (policy: Policy) =>
-    redis
-      ? new RedisStore({
-          // ioredis: call(command, ...args) sends any command and returns its reply.
-          sendCommand: (command: string, ...args: string[]) => redis.call(command, ...args) as never,
-          prefix: `facestudio:rl:${policy}:`,
-        })
-      : undefined;
+  const storeFor = (policy: Policy) => (redis ? new RecoveringRedisStore(redis, `facestudio:rl:${policy}:`) : undefined);
   const limiters = createLimiters({ limits: config.limits, windows: config.windows, store: storeFor });
   const cache = new LRUCache<string, Buffer>({ maxSize: Math.max(1, config.cacheMaxBytes), sizeCalculation: (b) => b.length || 1 });
 
@@ -62,12 +60,17 @@ export function createApp(deps: AppDeps): App {
     next();
   };
 
-  app.get('/v1/generate', identifyByToken(store), sendUserClass, ...limiters, countUsage, wrap(generateHandler({ faces, store, metrics, cache })));
+  const generateCors = corsFor({ origins: config.corsOrigins, methods: ['GET', 'HEAD'], publicAccess: true, allowHeaders: ['If-None-Match'] });
+  app.options('/v1/generate', generateCors.preflight);
+  app.get('/v1/generate', generateCors.actual, signedUrlAuth(store), identifyByToken(store), sendUserClass, ...limiters, countUsage, wrap(generateHandler({ faces, store, metrics, cache })));
+  app.use(embedUrlRoutes({ store, corsOrigins: config.corsOrigins }));
 
   app.get('/openapi.json', (_req, res) => {
     res.json(openApiDocument(config));
   });
   app.use(healthRoutes({ faces, redis, metrics }));
+  app.use(accountRoutes({ config, store, logger, redis }));
+  app.use(webRoutes({ config, faces, logger }));
 
   app.use((req: Request, res: Response) => {
     res.status(404).json({ detail: `No route for ${req.method} ${req.path}.` });

@@ -1,11 +1,11 @@
 import type { Server } from 'node:http';
-import { Redis } from 'ioredis';
 import { openDb } from './accounts/db';
 import { AccountStore } from './accounts/store';
 import { createApp } from './app';
 import { loadConfig } from './config/config';
 import { FaceService } from './generator/face-service';
 import { createLogger } from './http/logging';
+import { connectRedis } from './limits/redis-client';
 
 async function main() {
   const config = loadConfig();
@@ -13,10 +13,7 @@ async function main() {
   const db = openDb(config.databasePath);
   const store = new AccountStore(db);
   const faces = await FaceService.load(config.modelDir, { concurrency: config.generatorConcurrency, maxQueued: config.generatorQueue });
-  const redis = config.redisUrl
-    ? new Redis(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2000 })
-    : undefined;
-  redis?.on('error', (err) => logger.warn({ err: err.message }, 'redis error'));
+  const redis = config.redisUrl ? await connectRedis(config.redisUrl, (err) => logger.warn({ err: err.message }, 'redis error')) : undefined;
 
   const { app } = createApp({ config, store, faces, logger, redis });
   const server: Server = app.listen(config.port, config.host, () => {

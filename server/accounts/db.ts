@@ -29,6 +29,10 @@ const MIGRATIONS: string[] = [
   `CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
    CREATE TABLE usage_daily (user_id TEXT NOT NULL, day TEXT NOT NULL, count INTEGER NOT NULL DEFAULT 0,
      PRIMARY KEY (user_id, day));`,
+  // Signed embed URLs: the per-key signing secret, HMAC-SHA256(key, "facestudio-url-signing-v1")
+  // in hex (one-way, cannot give back the key). Keys created before this have NULL: no signing.
+  `ALTER TABLE api_keys ADD COLUMN signing_secret TEXT;
+   CREATE INDEX api_keys_prefix ON api_keys(key_prefix);`,
 ];
 
 export function openDb(file: string): Db {

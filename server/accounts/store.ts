@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import type { UserClass } from '../auth/classes';
+import { deriveSigningSecret } from '../auth/signed-url';
 import type { Db } from './db';
 
 export type PaidClass = Exclude<UserClass, 'Anon'>;
@@ -121,8 +122,8 @@ export class AccountStore {
         const { n } = this.db.prepare('SELECT COUNT(*) AS n FROM api_keys WHERE user_id = ? AND revoked_at IS NULL').get(userId) as { n: number };
         if (n >= MAX_ACTIVE_KEYS) throw new AccountError(409, `You already have ${MAX_ACTIVE_KEYS} active API keys, the most allowed. Delete one to create another.`);
         this.db
-          .prepare('INSERT INTO api_keys (id, user_id, name, key_prefix, key_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)')
-          .run(info.id, userId, name, info.key_prefix, hashKey(key), info.created_at);
+          .prepare('INSERT INTO api_keys (id, user_id, name, key_prefix, key_hash, signing_secret, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+          .run(info.id, userId, name, info.key_prefix, hashKey(key), deriveSigningSecret(key).toString('hex'), info.created_at);
       })
       .immediate();
     return { ...info, key };
@@ -153,6 +154,25 @@ export class AccountStore {
                 WHERE k.key_hash = ? AND k.revoked_at IS NULL`)
       .get(hashKey(key)) as Record<string, unknown> | undefined;
     return r && { user: rowToUser(r), keyId: r.key_id as string, keyPrefix: r.key_prefix as string };
+  }
+
+  /** Every key (active or revoked) with this public prefix, for signed-URL verification. */
+  signingKeysByPrefix(prefix: string): { keyId: string; userId: string; signingSecret: string | null; revoked: boolean }[] {
+    const rows = this.db
+      .prepare('SELECT id, user_id, signing_secret, revoked_at FROM api_keys WHERE key_prefix = ?')
+      .all(prefix) as { id: string; user_id: string; signing_secret: string | null; revoked_at: string | null }[];
+    return rows.map((r) => ({ keyId: r.id, userId: r.user_id, signingSecret: r.signing_secret, revoked: r.revoked_at !== null }));
+  }
+
+  /**
+   * Gives an active key created before signed URLs its signing secret, derived from the key
+   * itself (so only a caller that presents the key can do it). Returns the key's prefix.
+   */
+  ensureSigningSecret(key: string): string | undefined {
+    const found = this.userForKey(key);
+    if (!found) return undefined;
+    this.db.prepare('UPDATE api_keys SET signing_secret = ? WHERE id = ? AND signing_secret IS NULL').run(deriveSigningSecret(key).toString('hex'), found.keyId);
+    return found.keyPrefix;
   }
 
   /** Today's (UTC) count of generate requests that counted against a user's limits. */

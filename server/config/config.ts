@@ -32,7 +32,7 @@ export interface Config {
 
 const positiveInt = z.number().int().positive();
 const limitOverride = z
-  .record(z.enum(USER_CLASSES), z.object({ burst: positiveInt, daily: positiveInt }).partial())
+  .partialRecord(z.enum(USER_CLASSES), z.object({ burst: positiveInt, daily: positiveInt }).partial())
   .optional();
 const windowsOverride = z.object({ burst: positiveInt, daily: positiveInt }).partial().optional();
 

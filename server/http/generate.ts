@@ -47,8 +47,9 @@ export function generateHandler(deps: GenerateDeps) {
       res.status(400).json({ detail: 'Invalid request parameters.', errors: parsed.errors });
       return;
     }
-    const seeded = parsed.params.seed !== undefined;
-    const seed = parsed.params.seed ?? randomSeed();
+    // A signed URL without `seed` still names one fixed face (seed derived from its signature).
+    const seed = parsed.params.seed ?? req.signedSeed ?? randomSeed();
+    const seeded = parsed.params.seed !== undefined || req.signedSeed !== undefined;
     const p = resolveParams(parsed.params, seed, deps.faces.manifest.priors);
     const generationParams = canonicalQuery(p);
 

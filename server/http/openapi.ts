@@ -1,5 +1,7 @@
 import { z } from 'zod';
+import { accountPaths, accountSecuritySchemes } from '../accounts/openapi';
 import type { Config } from '../config/config';
+import { embedPaths, signedUrlParameters, signedUrlResponses } from './embed-openapi';
 import { describeValid } from '../params/parse';
 import { PARAMS, PARAM_NAMES } from '../params/schema';
 
@@ -40,13 +42,13 @@ export function openApiDocument(config: Config) {
       version: '1.0.0',
       description: `Generated faces of people who do not exist. Rate limits per class: ${limits}. Seeded requests are deterministic and cacheable.`,
     },
-    components: { securitySchemes: { Token: { type: 'apiKey', in: 'header', name: 'Authorization', description: 'Authorization: Token sk-faces-...' } } },
+    components: { securitySchemes: { Token: { type: 'apiKey', in: 'header', name: 'Authorization', description: 'Authorization: Token sk-faces-...' }, ...accountSecuritySchemes } },
     paths: {
       '/v1/generate': {
         get: {
           summary: 'Generate one face image',
           security: [{}, { Token: [] }],
-          parameters,
+          parameters: [...parameters, ...signedUrlParameters],
           responses: {
             200: {
               description: 'The image',
@@ -61,12 +63,15 @@ export function openApiDocument(config: Config) {
             },
             304: { description: 'Not modified (seeded request whose ETag matched If-None-Match)' },
             400: json('Invalid parameters; every problem is listed'),
-            401: json('Malformed header, unknown or revoked key'),
+            401: json('Malformed header, unknown or revoked key; invalid signed URL (the detail says why)'),
+            ...signedUrlResponses,
             429: json('Rate limited; Retry-After says when to come back'),
             503: json('Generator at capacity; does not count against limits'),
           },
         },
       },
+      ...accountPaths,
+      ...embedPaths,
       '/healthz': { get: { summary: 'Liveness', responses: { 200: { description: 'Alive' } } } },
       '/readyz': { get: { summary: 'Readiness (model loaded, Redis reachable when configured)', responses: { 200: { description: 'Ready' }, 503: { description: 'Not ready' } } } },
       '/metrics': { get: { summary: 'Prometheus metrics', responses: { 200: { description: 'Prometheus text format' } } } },

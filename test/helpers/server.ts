@@ -3,13 +3,13 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { Redis } from 'ioredis';
 import { openDb } from '../../server/accounts/db';
 import { AccountStore, type PaidClass } from '../../server/accounts/store';
 import { createApp } from '../../server/app';
 import { loadConfig, type Config } from '../../server/config/config';
 import { FaceService } from '../../server/generator/face-service';
 import { createLogger } from '../../server/http/logging';
+import { connectRedis } from '../../server/limits/redis-client';
 
 export interface TestServer {
   url: string;
@@ -39,8 +39,7 @@ export async function startServer(env: Record<string, string> = {}, opts: { data
   const db = openDb(config.databasePath);
   const store = new AccountStore(db);
   const faces = await FaceService.load(config.modelDir, { concurrency: config.generatorConcurrency, maxQueued: config.generatorQueue });
-  const redis = config.redisUrl ? new Redis(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1 }) : undefined;
-  redis?.on('error', () => undefined);
+  const redis = config.redisUrl ? await connectRedis(config.redisUrl, () => undefined) : undefined;
   const { app } = createApp({ config, store, faces, logger, redis });
   const server = app.listen(0, '127.0.0.1');
   await new Promise<void>((resolve) => server.once('listening', () => resolve()));

@@ -1,0 +1,225 @@
+import { ETHNICITIES, type ResolvedParams } from '../../server/params/schema';
+import { SAME_PERSON_DISTANCE, descriptorDistance, type Judgement } from './judge';
+import { mean, pearson, slope } from './stats';
+
+/** The evaluation's design (what is generated) and its scoring (what the judge's verdicts add up to). */
+
+export const GRID_AGES = [10, 20, 35, 50, 70];
+export const IDENTITY_AGES = [20, 35, 50, 70];
+export const PROBE_AGE = 30;
+export const PROBE_MOODS = ['neutral', 'happy', 'sad', 'angry', 'surprised'] as const;
+export const PROBE_YAWS = [-45, -20, 0, 20, 45];
+export const PROBE_TONES = [0, 3, 6, 10];
+
+export type Gender = 'male' | 'female';
+export type Ethnicity = (typeof ETHNICITIES)[number];
+
+export interface GenItem {
+  set: 'grid' | 'mood' | 'yaw' | 'skintone';
+  /** Grid: one seed (one person) per (gender, ethnicity, replicate), shared across the ages. */
+  chain?: number;
+  /** Probes: index of the probe seed, to pair the same person across attribute values. */
+  probe?: number;
+  params: ResolvedParams;
+}
+
+export interface RealItem {
+  source: 'utkface' | 'celebahq';
+  file: string;
+  half: 0 | 1;
+  gender?: Gender;
+  age?: number;
+}
+
+const rate = (ok: number, n: number) => (n ? ok / n : NaN);
+
+export function gridMetrics(items: GenItem[], js: Judgement[]) {
+  const idx = items.map((_, i) => i).filter((i) => items[i].set === 'grid');
+  const summarise = (sel: number[]) => {
+    const det = sel.filter((i) => js[i].detected);
+    const genderOk = det.filter((i) => js[i].gender === items[i].params.gender).length;
+    const err = det.map((i) => js[i].age! - items[i].params.age);
+    return {
+      n: sel.length,
+      detected: det.length,
+      detected_rate: rate(det.length, sel.length),
+      gender_agreement: rate(genderOk, sel.length),
+      gender_agreement_of_detected: rate(genderOk, det.length),
+      age_mae: mean(err.map(Math.abs)),
+      age_bias: mean(err),
+    };
+  };
+  const by = <K extends string | number>(key: (it: GenItem) => K, keys: readonly K[]) =>
+    Object.fromEntries(keys.map((k) => [k, summarise(idx.filter((i) => key(items[i]) === k))])) as Record<K, ReturnType<typeof summarise>>;
+  const det = idx.filter((i) => js[i].detected);
+  return {
+    ...summarise(idx),
+    by_age: by((it) => it.params.age, GRID_AGES),
+    by_ethnicity: by((it) => it.params.ethnicity, ETHNICITIES),
+    by_gender: by((it) => it.params.gender, ['male', 'female'] as const),
+    // The grid leaves yaw and skin tone to the seed: a second, natural-distribution look at both.
+    yaw_r_seed_drawn: pearson(det.map((i) => items[i].params.view_profile), det.map((i) => js[i].yaw!)),
+    skintone_r_seed_drawn: pearson(det.map((i) => items[i].params.skintone), det.map((i) => js[i].skinTone!)),
+  };
+}
+
+export function identityMetrics(items: GenItem[], js: Judgement[]) {
+  const chains = new Map<number, { gender: Gender; ethnicity: Ethnicity; byAge: Map<number, Judgement> }>();
+  items.forEach((it, i) => {
+    if (it.set !== 'grid' || it.chain === undefined) return;
+    let c = chains.get(it.chain);
+    if (!c) chains.set(it.chain, (c = { gender: it.params.gender, ethnicity: it.params.ethnicity, byAge: new Map() }));
+    c.byAge.set(it.params.age, js[i]);
+  });
+  const list = [...chains.values()];
+  // A pair with an undetected face cannot be judged either way, so it counts as a failure.
+  const samePair = (a: Judgement, b: Judgement) => {
+    if (!a.detected || !b.detected) return { judged: false, dist: NaN };
+    return { judged: true, dist: descriptorDistance(a.descriptor, b.descriptor) };
+  };
+  const pairs: Record<string, { n: number; judged: number; same: number; same_rate: number; mean_distance: number; neighbouring: boolean }> = {};
+  let neighN = 0;
+  let neighSame = 0;
+  for (let x = 0; x < IDENTITY_AGES.length; x++) {
+    for (let y = x + 1; y < IDENTITY_AGES.length; y++) {
+      const [a1, a2] = [IDENTITY_AGES[x], IDENTITY_AGES[y]];
+      const res = list.map((c) => samePair(c.byAge.get(a1)!, c.byAge.get(a2)!));
+      const same = res.filter((r) => r.judged && r.dist < SAME_PERSON_DISTANCE).length;
+      const dists = res.filter((r) => r.judged).map((r) => r.dist);
+      pairs[`${a1}-${a2}`] = { n: res.length, judged: dists.length, same, same_rate: rate(same, res.length), mean_distance: mean(dists), neighbouring: y === x + 1 };
+      if (y === x + 1) {
+        neighN += res.length;
+        neighSame += same;
+      }
+    }
+  }
+  const diff = { n: 0, judged: 0, different: 0, dists: [] as number[] };
+  const diffSameGroup = { n: 0, different: 0, dists: [] as number[] };
+  for (const age of IDENTITY_AGES) {
+    for (let x = 0; x < list.length; x++) {
+      for (let y = x + 1; y < list.length; y++) {
+        const r = samePair(list[x].byAge.get(age)!, list[y].byAge.get(age)!);
+        const different = r.judged && r.dist >= SAME_PERSON_DISTANCE ? 1 : 0;
+        diff.n++;
+        diff.different += different;
+        if (r.judged) {
+          diff.judged++;
+          diff.dists.push(r.dist);
+        }
+        if (list[x].gender === list[y].gender && list[x].ethnicity === list[y].ethnicity) {
+          diffSameGroup.n++;
+          diffSameGroup.different += different;
+          if (r.judged) diffSameGroup.dists.push(r.dist);
+        }
+      }
+    }
+  }
+  return {
+    seeds: list.length,
+    ages: IDENTITY_AGES,
+    same_seed_neighbouring_rate: rate(neighSame, neighN),
+    same_seed_neighbouring_pairs: neighN,
+    pairs,
+    different_seeds_rate: rate(diff.different, diff.n),
+    different_seeds_pairs: diff.n,
+    different_seeds_judged: diff.judged,
+    different_seeds_mean_distance: mean(diff.dists),
+    different_seeds_same_gender_ethnicity_rate: rate(diffSameGroup.different, diffSameGroup.n),
+    different_seeds_same_gender_ethnicity_pairs: diffSameGroup.n,
+    different_seeds_same_gender_ethnicity_mean_distance: mean(diffSameGroup.dists),
+  };
+}
+
+export function probeMetrics(items: GenItem[], js: Judgement[], probeSeeds: number) {
+  const of = (set: GenItem['set']) => items.map((it, i) => ({ it, j: js[i] })).filter((x) => x.it.set === set);
+  const find = (set: GenItem['set'], probe: number, pred: (p: ResolvedParams) => boolean) =>
+    of(set).find((x) => x.it.probe === probe && pred(x.it.params))!.j;
+
+  const moods = of('mood');
+  const per_mood = Object.fromEntries(
+    PROBE_MOODS.map((m) => {
+      const sel = moods.filter((x) => x.it.params.mood === m);
+      return [m, {
+        n: sel.length,
+        top_match_rate: rate(sel.filter((x) => x.j.topExpression === m).length, sel.length),
+        mean_probability: mean(sel.filter((x) => x.j.detected).map((x) => x.j.expressions![m])),
+      }];
+    }),
+  );
+  const hn = moods.filter((x) => x.it.params.mood === 'happy' || x.it.params.mood === 'neutral');
+  let pairedHappy = 0;
+  for (let p = 0; p < probeSeeds; p++) {
+    const h = find('mood', p, (q) => q.mood === 'happy');
+    const n = find('mood', p, (q) => q.mood === 'neutral');
+    if (h.detected && n.detected && h.expressions!.happy > n.expressions!.happy) pairedHappy++;
+  }
+
+  const yaws = of('yaw').filter((x) => x.j.detected);
+  let yawOrdered = 0;
+  const lo = PROBE_YAWS[0];
+  const hi = PROBE_YAWS[PROBE_YAWS.length - 1];
+  for (let p = 0; p < probeSeeds; p++) {
+    const a = find('yaw', p, (q) => q.view_profile === lo);
+    const b = find('yaw', p, (q) => q.view_profile === hi);
+    if (a.detected && b.detected && b.yaw! > a.yaw!) yawOrdered++;
+  }
+
+  const tones = of('skintone').filter((x) => x.j.detected);
+  const tLo = PROBE_TONES[0];
+  const tHi = PROBE_TONES[PROBE_TONES.length - 1];
+  let toneOrdered = 0;
+  for (let p = 0; p < probeSeeds; p++) {
+    const a = find('skintone', p, (q) => q.skintone === tLo);
+    const b = find('skintone', p, (q) => q.skintone === tHi);
+    if (a.detected && b.detected && b.skinLightness! < a.skinLightness!) toneOrdered++;
+  }
+
+  return {
+    expression: {
+      n: moods.length,
+      detected_rate: rate(moods.filter((x) => x.j.detected).length, moods.length),
+      happy_neutral_accuracy: rate(hn.filter((x) => x.j.topExpression === x.it.params.mood).length, hn.length),
+      happy_neutral_n: hn.length,
+      paired_happier_rate: rate(pairedHappy, probeSeeds),
+      per_mood,
+    },
+    yaw: {
+      n: of('yaw').length,
+      judged: yaws.length,
+      requested: PROBE_YAWS,
+      r: pearson(yaws.map((x) => x.it.params.view_profile), yaws.map((x) => x.j.yaw!)),
+      slope: slope(yaws.map((x) => x.it.params.view_profile), yaws.map((x) => x.j.yaw!)),
+      ordered_rate: rate(yawOrdered, probeSeeds),
+      mean_by_requested: Object.fromEntries(PROBE_YAWS.map((y) => [y, mean(yaws.filter((x) => x.it.params.view_profile === y).map((x) => x.j.yaw!))])),
+    },
+    skintone: {
+      n: of('skintone').length,
+      judged: tones.length,
+      requested: PROBE_TONES,
+      r_lightness: pearson(tones.map((x) => x.it.params.skintone), tones.map((x) => x.j.skinLightness!)),
+      r_ita_tone: pearson(tones.map((x) => x.it.params.skintone), tones.map((x) => x.j.skinTone!)),
+      ordered_rate: rate(toneOrdered, probeSeeds),
+      mean_lightness_by_requested: Object.fromEntries(PROBE_TONES.map((t) => [t, mean(tones.filter((x) => x.it.params.skintone === t).map((x) => x.j.skinLightness!))])),
+    },
+  };
+}
+
+export function realMetrics(real: RealItem[], js: Judgement[]) {
+  const of = (src: RealItem['source']) => real.map((r, i) => ({ r, j: js[i] })).filter((x) => x.r.source === src);
+  const summary = (xs: { r: RealItem; j: Judgement }[]) => {
+    const det = xs.filter((x) => x.j.detected);
+    const withAge = det.filter((x) => x.r.age !== undefined);
+    return {
+      n: xs.length,
+      detected_rate: rate(det.length, xs.length),
+      gender_agreement: rate(det.filter((x) => x.j.gender === x.r.gender).length, xs.length),
+      age_mae: withAge.length ? mean(withAge.map((x) => Math.abs(x.j.age! - x.r.age!))) : null,
+    };
+  };
+  return { utkface: summary(of('utkface')), celebahq: summary(of('celebahq')) };
+}
+
+export type GridMetrics = ReturnType<typeof gridMetrics>;
+export type IdentityMetrics = ReturnType<typeof identityMetrics>;
+export type ProbeMetrics = ReturnType<typeof probeMetrics>;
+export type RealMetrics = ReturnType<typeof realMetrics>;

@@ -1,0 +1,276 @@
+/**
+ * npm run evaluate -- [--model DIR] [--count N] [--probe-seeds N] [--real N] [--utkface DIR] [--celebahq DIR] [--seed N] [--out DIR]
+ *
+ * Proof of quality for a generator in models/: renders faces through FaceService (the code path
+ * the API serves), has an independent judge (face-api, WASM, offline) score them, and writes
+ * EVAL.md, eval.json and the samples.jpg contact sheet next to the model.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { FaceService } from '../server/generator/face-service';
+import { Prng } from '../server/generator/prng';
+import { canonicalQuery, resolveParams } from '../server/params/resolve';
+import { ETHNICITIES, SEED_MAX, type GenerateParams, type ResolvedParams } from '../server/params/schema';
+import { writeContactSheet } from './eval/contact-sheet';
+import { Judge, SAME_PERSON_DISTANCE, forbidNetwork, type Judgement } from './eval/judge';
+import {
+  GRID_AGES, PROBE_AGE, PROBE_MOODS, PROBE_TONES, PROBE_YAWS,
+  gridMetrics, identityMetrics, probeMetrics, realMetrics, type Gender, type GenItem, type RealItem,
+} from './eval/metrics';
+import { renderReport, type EvalResult, type ThresholdRow } from './eval/report';
+import { frechetDistance } from './eval/stats';
+
+const REPO = path.resolve(__dirname, '..');
+/** Size the judge sees: big enough for its 150 px recogniser crop, the size an API client would pick. */
+const JUDGE_RESOLUTION = 256;
+
+const USAGE = `usage: npm run evaluate -- [options]
+  --model DIR        model folder with manifest.json (default models/facestudio-v1)
+  --count N          generated faces in the gender x ethnicity x age grid, rounded up to a
+                     multiple of ${2 * ETHNICITIES.length * GRID_AGES.length} (default 200 -> 210)
+  --probe-seeds N    seeds per attribute probe: mood, yaw, skin tone (default 8)
+  --real N           real photos per Fréchet sample; two disjoint samples are drawn (default: grid size)
+  --utkface DIR      UTKFace folder (images/, labels.csv) (default ../shared/datasets/utkface)
+  --celebahq DIR     CelebA-HQ folder (images/, labels.csv) (default ../shared/datasets/celebahq)
+  --seed N           base seed for the seeds and the photo samples (default 1)
+  --out DIR          where EVAL.md, eval.json and samples.jpg go (default: the model folder)`;
+
+function parseCli() {
+  const { values } = parseArgs({
+    options: {
+      model: { type: 'string', default: 'models/facestudio-v1' },
+      count: { type: 'string', default: '200' },
+      'probe-seeds': { type: 'string', default: '8' },
+      real: { type: 'string' },
+      utkface: { type: 'string', default: '../shared/datasets/utkface' },
+      celebahq: { type: 'string', default: '../shared/datasets/celebahq' },
+      seed: { type: 'string', default: '1' },
+      out: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const int = (name: string, v: string | undefined, min: number) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min}, got ${v}`);
+    return n;
+  };
+  const cell = 2 * ETHNICITIES.length * GRID_AGES.length;
+  const count = int('count', values.count, 1);
+  const replicates = Math.ceil(count / cell);
+  const modelDir = path.resolve(REPO, values.model!);
+  return {
+    modelDir,
+    outDir: path.resolve(REPO, values.out ?? modelDir),
+    replicates,
+    gridSize: replicates * cell,
+    probeSeeds: int('probe-seeds', values['probe-seeds'], 2),
+    realPerSample: values.real === undefined ? replicates * cell : int('real', values.real, 10),
+    utkface: path.resolve(REPO, values.utkface!),
+    celebahq: path.resolve(REPO, values.celebahq!),
+    baseSeed: int('seed', values.seed, 0),
+  };
+}
+
+/** Seeds spread over the API's whole seed range, reproducible from --seed. */
+function seedStream(base: number, stream: number) {
+  const rng = new Prng(base, stream);
+  return () => 1 + (rng.nextUint32() % (SEED_MAX - 1));
+}
+
+function buildItems(opts: ReturnType<typeof parseCli>, priors: FaceService['manifest']['priors']): GenItem[] {
+  const items: GenItem[] = [];
+  const mk = (params: GenerateParams, seed: number) =>
+    resolveParams({ ...params, resolution: JUDGE_RESOLUTION, image_format: 'jpeg', stampless: 'yes' }, seed, priors);
+  const gridSeed = seedStream(opts.baseSeed, 100);
+  let chain = 0;
+  for (const gender of ['male', 'female'] as const) {
+    for (const ethnicity of ETHNICITIES) {
+      for (let r = 0; r < opts.replicates; r++, chain++) {
+        const seed = gridSeed();
+        for (const age of GRID_AGES) items.push({ set: 'grid', chain, params: mk({ gender, ethnicity, age }, seed) });
+      }
+    }
+  }
+  // Probes vary one attribute over a fixed person; everything else is what the seed picks.
+  const probeSeed = seedStream(opts.baseSeed, 101);
+  for (let i = 0; i < opts.probeSeeds; i++) {
+    const seed = probeSeed();
+    const base: GenerateParams = { gender: i % 2 ? 'female' : 'male', ethnicity: ETHNICITIES[i % ETHNICITIES.length], age: PROBE_AGE };
+    for (const mood of PROBE_MOODS) items.push({ set: 'mood', probe: i, params: mk({ ...base, mood }, seed) });
+    for (const view_profile of PROBE_YAWS) items.push({ set: 'yaw', probe: i, params: mk({ ...base, view_profile }, seed) });
+    for (const skintone of PROBE_TONES) items.push({ set: 'skintone', probe: i, params: mk({ ...base, skintone }, seed) });
+  }
+  return items;
+}
+
+function readCsv(file: string): Record<string, string>[] {
+  const [head, ...lines] = fs.readFileSync(file, 'utf8').trim().split(/\r?\n/);
+  const cols = head.split(',');
+  return lines.map((l) => {
+    const v = l.split(',');
+    return Object.fromEntries(cols.map((c, i) => [c, v[i]]));
+  });
+}
+
+function shuffled<T>(xs: T[], rng: Prng): T[] {
+  const a = [...xs];
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = Math.floor(rng.uniform() * (i + 1));
+    [a[i], a[j]] = [a[j], a[i]];
+  }
+  return a;
+}
+
+/** Two disjoint samples of real photos, each half UTKFace (ages 0-80, the API's range) and half CelebA-HQ. */
+function sampleReal(opts: ReturnType<typeof parseCli>): RealItem[] {
+  const rng = new Prng(opts.baseSeed, 102);
+  const nUtk = Math.ceil(opts.realPerSample / 2);
+  const nCeleb = opts.realPerSample - nUtk;
+  const utk = shuffled(readCsv(path.join(opts.utkface, 'labels.csv')).filter((r) => Number(r.age) <= 80), rng);
+  const celeb = shuffled(readCsv(path.join(opts.celebahq, 'labels.csv')), rng);
+  if (utk.length < 2 * nUtk || celeb.length < 2 * nCeleb) throw new Error('not enough real photos for two disjoint samples; lower --real');
+  const out: RealItem[] = [];
+  for (const half of [0, 1] as const) {
+    for (const r of utk.slice(half * nUtk, (half + 1) * nUtk)) {
+      out.push({ source: 'utkface', file: path.join(opts.utkface, 'images', r.file), half, gender: r.gender as Gender, age: Number(r.age) });
+    }
+    for (const r of celeb.slice(half * nCeleb, (half + 1) * nCeleb)) {
+      out.push({ source: 'celebahq', file: path.join(opts.celebahq, 'images', r.file), half, gender: r.Male === '1' ? 'male' : 'female' });
+    }
+  }
+  return out;
+}
+
+/**
+ * Produces the next image while the judge works on the current one: onnxruntime infers on its
+ * own thread and the judge's WASM runs on this one, so the two overlap on a busy machine.
+ */
+async function judgeAll<T>(label: string, items: T[], produce: (t: T) => Promise<Buffer>, judge: Judge): Promise<Judgement[]> {
+  const out: Judgement[] = [];
+  const t0 = performance.now();
+  const start = (i: number) => {
+    const p = produce(items[i]);
+    p.catch(() => undefined);
+    return p;
+  };
+  let next = items.length ? start(0) : undefined;
+  for (let i = 0; i < items.length; i++) {
+    const bytes = await next!;
+    next = i + 1 < items.length ? start(i + 1) : undefined;
+    out.push(await judge.judgeEncoded(bytes));
+    if ((i + 1) % 25 === 0 || i + 1 === items.length) {
+      const s = (performance.now() - t0) / 1000;
+      const eta = (s / (i + 1)) * (items.length - i - 1);
+      process.stderr.write(`  ${label}: ${i + 1}/${items.length}  ${((i + 1) / s).toFixed(2)} img/s  eta ${eta.toFixed(0)} s\n`);
+    }
+  }
+  return out;
+}
+
+async function main() {
+  const t0 = performance.now();
+  const argv = process.argv.slice(2);
+  const opts = parseCli();
+  forbidNetwork();
+
+  const faces = await FaceService.load(opts.modelDir);
+  const judge = await Judge.load();
+  const m = faces.manifest;
+  console.error(`model ${m.version} (${m.resolution} px native) from ${path.relative(REPO, opts.modelDir)}; judge backend ${judge.backend}`);
+
+  const items = buildItems(opts, m.priors);
+  const real = sampleReal(opts);
+  console.error(`judging ${items.length} generated faces (${opts.gridSize} in the grid) and ${real.length} real photos`);
+
+  const genJ = await judgeAll('generated', items, (it) => faces.render(it.params), judge);
+  const realJ = await judgeAll('real', real, (r) => fs.promises.readFile(r.file), judge);
+
+  const gridIdx = items.map((_, i) => i).filter((i) => items[i].set === 'grid');
+  const realA = real.map((_, i) => i).filter((i) => real[i].half === 0);
+  const realB = real.map((_, i) => i).filter((i) => real[i].half === 1);
+  const desc = (xs: Judgement[], idx: number[]) => idx.map((i) => xs[i].descriptor);
+  const frechet = {
+    generated_vs_real: frechetDistance(desc(genJ, gridIdx), desc(realJ, realA)),
+    real_vs_real: frechetDistance(desc(realJ, realB), desc(realJ, realA)),
+    n_generated: gridIdx.length,
+    n_real_per_sample: realA.length,
+  };
+
+  const grid = gridMetrics(items, genJ);
+  const identity = identityMetrics(items, genJ);
+  const probes = probeMetrics(items, genJ, opts.probeSeeds);
+  const realRef = realMetrics(real, realJ);
+
+  fs.mkdirSync(opts.outDir, { recursive: true });
+  const sheetSeed = seedStream(opts.baseSeed, 103);
+  const columnSeeds = Array.from({ length: 2 * ETHNICITIES.length }, () => sheetSeed());
+  const sheet = await writeContactSheet(
+    faces,
+    { column: (g, e) => columnSeeds[g * ETHNICITIES.length + e], lifetime: sheetSeed() },
+    path.join(opts.outDir, 'samples.jpg'),
+  );
+  await faces.close();
+
+  const thresholds: ThresholdRow[] = [
+    { metric: 'Face detected', value: grid.detected_rate, threshold: 0.9, aim: 0.95, higherIsBetter: true, percent: true },
+    { metric: 'Gender agreement', value: grid.gender_agreement, threshold: 0.9, aim: 0.92, higherIsBetter: true, percent: true },
+    { metric: 'Age MAE (years)', value: grid.age_mae, threshold: 12, aim: 10, higherIsBetter: false, percent: false },
+    { metric: 'Same seed, neighbouring ages: same person', value: identity.same_seed_neighbouring_rate, threshold: 0.7, aim: 0.8, higherIsBetter: true, percent: true },
+    { metric: 'Different seeds: different people', value: identity.different_seeds_rate, threshold: 0.9, aim: 0.95, higherIsBetter: true, percent: true },
+  ].map((r) => ({ ...r, pass: Number.isFinite(r.value) && (r.higherIsBetter ? r.value >= r.threshold : r.value <= r.threshold) }));
+
+  const result: EvalResult = {
+    model: { dir: path.relative(REPO, opts.modelDir), name: m.name, version: m.version, native_resolution: m.resolution },
+    judge: { package: `@vladmandic/face-api ${faceApiVersion()}`, backend: judge.backend, min_confidence: judge.minConfidence, pad_fraction: judge.padFraction, same_person_distance: SAME_PERSON_DISTANCE },
+    command: `npm run evaluate${argv.length ? ' -- ' + argv.join(' ') : ''}`,
+    date: new Date().toISOString(),
+    runtime_s: (performance.now() - t0) / 1000,
+    options: { grid_size: opts.gridSize, grid_ages: GRID_AGES, probe_seeds: opts.probeSeeds, probe_age: PROBE_AGE, real_per_sample: opts.realPerSample, judge_resolution: JUDGE_RESOLUTION, base_seed: opts.baseSeed, utkface: opts.utkface, celebahq: opts.celebahq },
+    thresholds,
+    grid,
+    identity,
+    ...probes,
+    frechet,
+    real_reference: realRef,
+    contact_sheet: { file: 'samples.jpg', bytes: sheet.bytes, faces: sheet.faces },
+  };
+
+  const faceRecords = items.map((it, i) => ({ set: it.set, chain: it.chain, probe: it.probe, query: canonicalQuery(it.params), judgement: compact(genJ[i]) }));
+  fs.writeFileSync(path.join(opts.outDir, 'eval.json'), JSON.stringify({ ...result, faces: faceRecords }, roundNumbers, 1) + '\n');
+  fs.writeFileSync(path.join(opts.outDir, 'EVAL.md'), renderReport(result));
+
+  for (const r of thresholds) console.log(`${r.pass ? 'PASS' : 'FAIL'}  ${r.metric}: ${fmt(r.value, r.percent)} (needs ${r.higherIsBetter ? '>=' : '<='} ${fmt(r.threshold, r.percent)})`);
+  console.log(`Fréchet descriptor distance: generated ${result.frechet.generated_vs_real.toFixed(3)}, real-vs-real floor ${result.frechet.real_vs_real.toFixed(3)}`);
+  console.log(`wrote ${['EVAL.md', 'eval.json', 'samples.jpg'].map((f) => path.relative(REPO, path.join(opts.outDir, f))).join(', ')} in ${result.runtime_s.toFixed(0)} s`);
+}
+
+function fmt(v: number, percent: boolean): string {
+  if (!Number.isFinite(v)) return 'n/a';
+  return percent ? `${(v * 100).toFixed(1)}%` : v.toFixed(2);
+}
+
+function faceApiVersion(): string {
+  return (JSON.parse(fs.readFileSync(require.resolve('@vladmandic/face-api/package.json'), 'utf8')) as { version: string }).version;
+}
+
+/** Per-face verdicts without the 128 descriptor values, which would dwarf the rest of eval.json. */
+function compact(j: Judgement) {
+  const { descriptor: _d, ...rest } = j;
+  return rest;
+}
+
+/** Three decimals are plenty for the raw numbers and keep eval.json diff-friendly. */
+function roundNumbers(_key: string, v: unknown): unknown {
+  return typeof v === 'number' && !Number.isInteger(v) ? Math.round(v * 1000) / 1000 : v;
+}
+
+main().catch((err) => {
+  console.error(err instanceof Error ? err.stack : err);
+  process.exit(1);
+});

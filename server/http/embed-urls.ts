@@ -1,0 +1,65 @@
+import express, { Router, type Request, type Response } from 'express';
+import { z } from 'zod';
+import type { AccountStore } from '../accounts/store';
+import { identifyByToken } from '../auth/identify';
+import { MAX_EXPIRES_IN, rfc3986, signUrl } from '../auth/signed-url';
+import { parseGenerateQuery } from '../params/parse';
+import { corsFor } from './cors';
+
+const TOKEN_HEADER = /^Token (\S+)$/;
+export const DEFAULT_EXPIRES_IN = 3600;
+
+const bodySchema = z.strictObject({
+  params: z.record(z.string(), z.union([z.string(), z.number()])).default({}),
+  expires_in: z.number().int().min(1).max(MAX_EXPIRES_IN).default(DEFAULT_EXPIRES_IN),
+});
+
+/**
+ * POST /v1/embed-urls (Token auth): the server signs a /v1/generate URL with the caller's key.
+ * Body `{"params": {...generate parameters...}, "expires_in": seconds}` → 201 `{url, expires_at}`.
+ * The parameters are validated exactly as GET /v1/generate validates them for the key's class.
+ */
+export function embedUrlRoutes(deps: { store: AccountStore; corsOrigins: string[]; now?: () => number }): Router {
+  const { store } = deps;
+  const now = deps.now ?? Date.now;
+  const cors = corsFor({ origins: deps.corsOrigins, methods: ['POST'], publicAccess: false, allowHeaders: ['Content-Type'] });
+  const r = Router();
+  r.options('/v1/embed-urls', cors.preflight);
+  r.post('/v1/embed-urls', cors.actual, identifyByToken(store), express.json({ limit: '16kb' }), (req: Request, res: Response) => {
+    res.setHeader('Cache-Control', 'no-store');
+    res.setHeader('X-User-Class', req.caller?.cls ?? 'Anon');
+    const key = TOKEN_HEADER.exec(req.headers.authorization ?? '')?.[1];
+    const caller = req.caller;
+    if (!caller?.user || !key) {
+      res.setHeader('WWW-Authenticate', 'Token');
+      res.status(401).json({ detail: 'Authentication credentials were not provided: send Authorization: Token <api_key>.' });
+      return;
+    }
+    const body = bodySchema.safeParse(req.body);
+    if (!body.success) {
+      res.status(400).json({
+        detail: 'Invalid request body: expected JSON {"params": {name: value, ...}, "expires_in": seconds}.',
+        errors: body.error.issues.map((i) => ({ param: i.path.length ? i.path.join('.') : '(body)', message: i.message })),
+      });
+      return;
+    }
+    const params = Object.fromEntries(Object.entries(body.data.params).map(([n, v]) => [n, String(v)]));
+    const query = Object.entries(params)
+      .map(([n, v]) => `${rfc3986(n)}=${rfc3986(v)}`)
+      .join('&');
+    const parsed = parseGenerateQuery(query, caller.cls);
+    if (!parsed.ok) {
+      res.status(400).json({ detail: 'Invalid request parameters.', errors: parsed.errors });
+      return;
+    }
+    // Keys made before signed URLs get their signing secret now, from the key just presented.
+    if (!store.ensureSigningSecret(key)) {
+      res.setHeader('X-User-Class', 'Anon');
+      res.status(401).json({ detail: 'Invalid token.' });
+      return;
+    }
+    const expiresAt = Math.floor(now() / 1000) + body.data.expires_in;
+    res.status(201).json({ url: signUrl(params, key, expiresAt), expires_at: expiresAt });
+  });
+  return r;
+}
