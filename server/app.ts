@@ -51,7 +51,12 @@ export function createApp(deps: AppDeps): App {
   app.use(logRequests(logger));
 
   const storeFor = (policy: Policy) => (redis ? new RecoveringRedisStore(redis, `facestudio:rl:${policy}:`) : undefined);
-  const limiters = createLimiters({ limits: config.limits, windows: config.windows, store: storeFor });
+  const limiters = createLimiters({
+    limits: config.limits,
+    windows: config.windows,
+    store: storeFor,
+    onStoreError: (err, info) => logger.warn({ err: err instanceof Error ? err.message : String(err), ...info }, 'rate-limit store unavailable: requests pass uncounted (fail open)'),
+  });
   const cache = new LRUCache<string, Buffer>({ maxSize: Math.max(1, config.cacheMaxBytes), sizeCalculation: (b) => b.length || 1 });
 
   const countUsage = (req: Request, res: Response, next: NextFunction) => {

@@ -28,7 +28,7 @@ async function main() {
     // close() stops accepting and waits for open requests; idle keep-alive sockets go now.
     server.close(async () => {
       await faces.close();
-      await redis?.quit().catch(() => undefined);
+      redis?.disconnect();
       db.close();
       logger.info('stopped');
       process.exit(0);

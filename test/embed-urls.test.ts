@@ -78,6 +78,12 @@ test.each([
   expect(typeof r.body.detail).toBe('string');
 });
 
+test('invalid JSON and oversized bodies get a clear reason', async () => {
+  expect(await post('{"params":', pro.key)).toMatchObject({ status: 400, body: { detail: 'Invalid request body: not valid JSON.' } });
+  const big = await post({ params: { gender: 'x'.repeat(20000) } }, pro.key);
+  expect([big.status, big.body.detail]).toEqual([413, 'Request body too large (16 KB at most).']);
+});
+
 test('a body that is not JSON at all (wrong content type) is 400', async () => {
   const res = await fetch(`${srv.url}/v1/embed-urls`, { method: 'POST', headers: { Authorization: `Token ${pro.key}`, 'Content-Type': 'text/plain' }, body: 'hello' });
   expect(res.status).toBe(400);

@@ -32,7 +32,7 @@ export async function writeContactSheet(faces: FaceService, seeds: ContactSheetS
   const gridRows = 2 * SHEET_AGES.length;
   const lifeTop = HEADER + gridRows * CELL + HEADER;
   const height = lifeTop + CELL;
-  const layers: sharp.OverlayOptions[] = [];
+  const layers: Parameters<ReturnType<typeof sharp>['composite']>[0] = [];
   const svg: string[] = [];
 
   const cell = async (params: GenerateParams, seed: number, left: number, top: number) => {

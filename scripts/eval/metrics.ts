@@ -132,8 +132,9 @@ export function identityMetrics(items: GenItem[], js: Judgement[]) {
 
 export function probeMetrics(items: GenItem[], js: Judgement[], probeSeeds: number) {
   const of = (set: GenItem['set']) => items.map((it, i) => ({ it, j: js[i] })).filter((x) => x.it.set === set);
-  const find = (set: GenItem['set'], probe: number, pred: (p: ResolvedParams) => boolean) =>
-    of(set).find((x) => x.it.probe === probe && pred(x.it.params))!.j;
+  // An absent face counts like an undetected one: the pair fails.
+  const find = (set: GenItem['set'], probe: number, pred: (p: ResolvedParams) => boolean): Judgement =>
+    of(set).find((x) => x.it.probe === probe && pred(x.it.params))?.j ?? { detected: false, score: 0, descriptor: new Float32Array(0) };
 
   const moods = of('mood');
   const per_mood = Object.fromEntries(
@@ -190,7 +191,7 @@ export function probeMetrics(items: GenItem[], js: Judgement[], probeSeeds: numb
       r: pearson(yaws.map((x) => x.it.params.view_profile), yaws.map((x) => x.j.yaw!)),
       slope: slope(yaws.map((x) => x.it.params.view_profile), yaws.map((x) => x.j.yaw!)),
       ordered_rate: rate(yawOrdered, probeSeeds),
-      mean_by_requested: Object.fromEntries(PROBE_YAWS.map((y) => [y, mean(yaws.filter((x) => x.it.params.view_profile === y).map((x) => x.j.yaw!))])),
+      mean_by_requested: PROBE_YAWS.map((y) => ({ requested: y, mean: mean(yaws.filter((x) => x.it.params.view_profile === y).map((x) => x.j.yaw!)) })),
     },
     skintone: {
       n: of('skintone').length,
@@ -199,7 +200,7 @@ export function probeMetrics(items: GenItem[], js: Judgement[], probeSeeds: numb
       r_lightness: pearson(tones.map((x) => x.it.params.skintone), tones.map((x) => x.j.skinLightness!)),
       r_ita_tone: pearson(tones.map((x) => x.it.params.skintone), tones.map((x) => x.j.skinTone!)),
       ordered_rate: rate(toneOrdered, probeSeeds),
-      mean_lightness_by_requested: Object.fromEntries(PROBE_TONES.map((t) => [t, mean(tones.filter((x) => x.it.params.skintone === t).map((x) => x.j.skinLightness!))])),
+      mean_lightness_by_requested: PROBE_TONES.map((t) => ({ requested: t, mean: mean(tones.filter((x) => x.it.params.skintone === t).map((x) => x.j.skinLightness!)) })),
     },
   };
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { SESSION_LIFETIME_SECONDS, VERIFY_LIFETIME_SECONDS } from './jwt';
-import { DEFAULT_AUTH_LIMITS, JSON_BODY_LIMIT } from './routes';
+import { DEFAULT_AUTH_LIMITS } from './auth-limits';
+import { JSON_BODY_LIMIT } from './routes';
 import { createKeyBody, loginBody, registerBody, resendBody } from './schemas';
 import { MAX_ACTIVE_KEYS } from './store';
 
@@ -45,7 +46,7 @@ const account = {
 const json = (description: string, schema: unknown) => ({ description, content: { 'application/json': { schema } } });
 const body = (s: z.ZodType) => ({ required: true, content: { 'application/json': { schema: schemaOf(s) } } });
 const common = {
-  400: json('Invalid body (every problem listed in `errors`) or malformed JSON', fieldErrors),
+  400: json('Invalid body (every problem listed in errors) or malformed JSON', fieldErrors),
   413: json(`Body larger than ${JSON_BODY_LIMIT}`, detail),
   415: json('Body is not JSON', detail),
 };

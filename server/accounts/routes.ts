@@ -6,37 +6,12 @@ import type { z } from 'zod';
 import { hasAdvancedParams } from '../auth/classes';
 import type { Config } from '../config/config';
 import { RecoveringRedisStore } from '../limits/redis-store';
+import { DEFAULT_AUTH_LIMITS, type AuthLimits } from './auth-limits';
 import { JwtService } from './jwt';
 import { createMailer, type Mailer } from './mailer';
 import { dummyHash, hashPassword, verifyPassword } from './passwords';
 import { createKeyBody, fieldErrors, loginBody, registerBody, resendBody } from './schemas';
 import { AccountError, MAX_ACTIVE_KEYS, type AccountStore, type User } from './store';
-
-/** Brute-force limits of the unauthenticated account endpoints (per client IP). */
-export interface AuthLimits {
-  /** Failed logins per (IP, email) and per IP, within `loginWindowSeconds`. */
-  loginPerEmail: number;
-  loginPerIp: number;
-  loginWindowSeconds: number;
-  /** Registration attempts per IP (all of them, so that probing for taken emails is slow too). */
-  register: number;
-  registerWindowSeconds: number;
-  /** Verification mail requests per IP, and per address, within `resendWindowSeconds`. */
-  resend: number;
-  resendPerAddress: number;
-  resendWindowSeconds: number;
-}
-
-export const DEFAULT_AUTH_LIMITS: AuthLimits = {
-  loginPerEmail: 10,
-  loginPerIp: 50,
-  loginWindowSeconds: 15 * 60,
-  register: 20,
-  registerWindowSeconds: 3600,
-  resend: 10,
-  resendPerAddress: 3,
-  resendWindowSeconds: 3600,
-};
 
 export const JSON_BODY_LIMIT = '10kb';
 
@@ -113,7 +88,9 @@ export function accountRoutes(deps: AccountRoutesDeps): Router {
   const { config, store, logger, redis } = deps;
   const jwt = deps.jwt ?? JwtService.fromConfig(config, store, logger);
   const mailer = deps.mailer ?? createMailer({ smtpUrl: config.smtpUrl, logger });
-  const limits = { ...DEFAULT_AUTH_LIMITS, ...deps.authLimits };
+  const limits = { ...DEFAULT_AUTH_LIMITS, ...config.authLimits, ...deps.authLimits };
+  // Computed now, so the first login with an unknown email takes no longer than later ones.
+  void dummyHash();
   const router = Router();
   const json = express.json({ limit: JSON_BODY_LIMIT });
 
@@ -184,7 +161,7 @@ export function accountRoutes(deps: AccountRoutesDeps): Router {
         const token = TOKEN.exec(header);
         user = token ? store.userForKey(token[1])?.user : undefined;
       } else if (TOKEN.test(header)) {
-        return unauthorized(res, 'API keys cannot manage API keys: log in and send Authorization: Bearer <token>.');
+        return unauthorized(res, 'This endpoint needs a session token, not an API key: log in and send Authorization: Bearer <token>.');
       }
       if (!user) return unauthorized(res, 'Invalid token.');
       res.locals.user = user;

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { parseAuthLimits, type AuthLimits } from '../accounts/auth-limits';
 import { USER_CLASSES, type UserClass } from '../auth/classes';
 
 export type LimitTable = Record<UserClass, { burst: number; daily: number }>;
@@ -23,6 +24,8 @@ export interface Config {
   publicUrl?: string;
   limits: LimitTable;
   windows: { burst: number; daily: number };
+  /** Brute-force limits of login, sign-up and verification mail (AUTH_RATE_LIMITS). */
+  authLimits: AuthLimits;
   generatorQueue: number;
   generatorConcurrency: number;
   cacheMaxBytes: number;
@@ -86,6 +89,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publicUrl: env.PUBLIC_URL || undefined,
     limits,
     windows: { burst: 60, daily: 86400, ...(windowsParsed.data ?? {}) },
+    authLimits: parseAuthLimits(json('AUTH_RATE_LIMITS', env.AUTH_RATE_LIMITS)),
     generatorQueue: intEnv(env, 'GENERATOR_QUEUE', 32),
     generatorConcurrency: Math.max(1, intEnv(env, 'GENERATOR_CONCURRENCY', 2)),
     cacheMaxBytes: intEnv(env, 'CACHE_MAX_MB', 64) * 1024 * 1024,

@@ -1,4 +1,4 @@
-import express, { Router, type Request, type Response } from 'express';
+import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
 import type { AccountStore } from '../accounts/store';
 import { identifyByToken } from '../auth/identify';
@@ -25,9 +25,17 @@ export function embedUrlRoutes(deps: { store: AccountStore; corsOrigins: string[
   const cors = corsFor({ origins: deps.corsOrigins, methods: ['POST'], publicAccess: false, allowHeaders: ['Content-Type'] });
   const r = Router();
   r.options('/v1/embed-urls', cors.preflight);
-  r.post('/v1/embed-urls', cors.actual, identifyByToken(store), express.json({ limit: '16kb' }), (req: Request, res: Response) => {
+  const json = express.json({ limit: '16kb' });
+  const parseBody = (req: Request, res: Response, next: NextFunction) => {
     res.setHeader('Cache-Control', 'no-store');
     res.setHeader('X-User-Class', req.caller?.cls ?? 'Anon');
+    json(req, res, (err?: unknown) => {
+      if (!err) return next();
+      const tooLarge = (err as { status?: number }).status === 413;
+      res.status(tooLarge ? 413 : 400).json({ detail: tooLarge ? 'Request body too large (16 KB at most).' : 'Invalid request body: not valid JSON.' });
+    });
+  };
+  r.post('/v1/embed-urls', cors.actual, identifyByToken(store), parseBody, (req: Request, res: Response) => {
     const key = TOKEN_HEADER.exec(req.headers.authorization ?? '')?.[1];
     const caller = req.caller;
     if (!caller?.user || !key) {

@@ -15,13 +15,23 @@ export function createLogger(level: string, destination?: pino.DestinationStream
   );
 }
 
+/**
+ * Credentials a client may put in a path by mistake (`/v1/generate/sk-faces-...`): API keys and
+ * JWTs are cut to what is public (the key prefix) before a path is logged.
+ */
+const SECRET_IN_PATH = /(sk-faces-[A-Za-z0-9]{8})[A-Za-z0-9_-]+|eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g;
+
+export function loggablePath(path: string): string {
+  return path.replace(SECRET_IN_PATH, (_m, keyPrefix?: string) => (keyPrefix ? `${keyPrefix}[redacted]` : '[redacted]'));
+}
+
 export function logRequests(logger: pino.Logger) {
   return (req: Request, res: Response, next: NextFunction) => {
     const start = performance.now();
     res.on('finish', () => {
       logger.info({
         method: req.method,
-        path: req.path,
+        path: loggablePath(req.path),
         status: res.statusCode,
         ms: Math.round((performance.now() - start) * 10) / 10,
         class: req.caller?.cls,

@@ -19,6 +19,33 @@ export function throttledBody(seconds: number) {
   return { detail: `Request was throttled. Expected available in ${seconds} second${seconds === 1 ? '' : 's'}.` };
 }
 
+/** How often a store outage is reported while it lasts (each request would otherwise log). */
+const STORE_ERROR_REPORT_MS = 10_000;
+
+/**
+ * express-rate-limit's logger: store errors (Redis down) go to `onStoreError` at most once per
+ * STORE_ERROR_REPORT_MS per limiter, with how many were suppressed; anything else to the console.
+ */
+function limiterLogger(policy: Policy, onStoreError?: (err: unknown, info: { policy: Policy; suppressed: number }) => void) {
+  let lastReport = 0;
+  let suppressed = 0;
+  return {
+    warn: (...args: unknown[]) => console.warn(...args.reverse()),
+    error: (err: unknown, message?: string) => {
+      if (!message?.includes('error from store')) return console.error(message ?? '', err);
+      const now = Date.now();
+      if (now - lastReport < STORE_ERROR_REPORT_MS) {
+        suppressed++;
+        return;
+      }
+      lastReport = now;
+      if (onStoreError) onStoreError(err, { policy, suppressed });
+      else console.error(`rate limiter (${policy}): store error, allowing requests uncounted (${suppressed} more since last report):`, err);
+      suppressed = 0;
+    },
+  };
+}
+
 /**
  * The burst and daily limiters of the spec, per caller class. Every request that reaches them
  * counts (200, 304, 400 alike) except a 503 from a full generator queue, which is refunded.
@@ -27,7 +54,8 @@ export function createLimiters(opts: {
   limits: LimitTable;
   windows: { burst: number; daily: number };
   store: StoreFactory;
-  onStoreError?: (err: unknown) => void;
+  /** Called (at most every 10 s per policy) while the store fails and requests pass uncounted. */
+  onStoreError?: (err: unknown, info: { policy: Policy; suppressed: number }) => void;
 }): RequestHandler[] {
   return (['burst', 'daily'] as const).map((policy) =>
     rateLimit({
@@ -41,7 +69,11 @@ export function createLimiters(opts: {
       skipFailedRequests: true,
       requestWasSuccessful: (_req: Request, res: Response) => res.statusCode !== 503,
       // A limiter store outage fails open: generation stays available, and the error is logged.
+      // Why open: limits protect capacity and fairness, and the generator queue (503 when
+      // full) still bounds load without Redis; failing closed would turn a Redis outage into
+      // a full API outage for every paying caller. Exercised by test/replicas.test.ts.
       passOnStoreError: true,
+      logger: limiterLogger(policy, opts.onStoreError),
       validate: { trustProxy: false, xForwardedForHeader: false, ip: false },
       handler: (req: Request, res: Response) => {
         const info = (req as Request & { rateLimit?: RateLimitInfo }).rateLimit;

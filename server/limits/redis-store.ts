@@ -4,7 +4,8 @@ import { RedisStore } from 'rate-limit-redis';
 /**
  * rate-limit-redis loads its Lua scripts once and keeps the promise: if Redis was down at
  * that moment, every later call rethrows the old failure and limits never recover. This
- * store reloads the scripts after any failure, so counting resumes as soon as Redis is back.
+ * store reloads the scripts after any failure and, before use, whenever the last load failed,
+ * so counting resumes with the first request after Redis is back (test/replicas.test.ts).
  */
 export class RecoveringRedisStore extends RedisStore {
   constructor(redis: Redis, prefix: string) {
@@ -29,8 +30,22 @@ export class RecoveringRedisStore extends RedisStore {
     this.reloadScripts();
   }
 
+  /**
+   * If the last script load failed (Redis was down), load again before use, so the first
+   * request after Redis returns is already counted instead of failing open once more.
+   */
+  private async freshScripts(): Promise<void> {
+    const self = this as unknown as { incrementScriptSha: Promise<string>; getScriptSha: Promise<string> };
+    const loaded = await Promise.all([self.incrementScriptSha, self.getScriptSha]).then(
+      () => true,
+      () => false,
+    );
+    if (!loaded) this.reloadScripts();
+  }
+
   override async increment(key: string) {
     try {
+      await this.freshScripts();
       return await super.increment(key);
     } catch (err) {
       this.reloadScripts();
@@ -40,6 +55,7 @@ export class RecoveringRedisStore extends RedisStore {
 
   override async get(key: string) {
     try {
+      await this.freshScripts();
       return await super.get(key);
     } catch (err) {
       this.reloadScripts();

@@ -93,7 +93,7 @@ export function signupPage(): string {
   </div>
   <div class="field">
     <label for="username">Username</label>
-    <input id="username" name="username" autocomplete="username" required minlength="${USERNAME_MIN}" maxlength="${USERNAME_MAX}" pattern="[A-Za-z0-9][A-Za-z0-9_.\-]*" aria-describedby="username-hint">
+    <input id="username" name="username" autocomplete="username" required minlength="${USERNAME_MIN}" maxlength="${USERNAME_MAX}" pattern="[A-Za-z0-9][\\w.\\-]*" aria-describedby="username-hint">
     <p class="hint" id="username-hint">${USERNAME_MIN}–${USERNAME_MAX} letters, digits, ".", "_" or "-".</p>
     <p class="field-error" id="username-error" hidden></p>
   </div>
@@ -228,7 +228,7 @@ function paramField(name: ParamName): Html {
   let control: Html;
   if (schema instanceof z.ZodEnum) {
     control = html`<select id="${id}" name="${name}" aria-describedby="${id}-hint">
-      <option value="">Default (${def.default})</option>
+      <option value="">Default: ${def.default}</option>
       ${(schema.options as string[]).map((o) => html`<option value="${o}">${o}</option>`)}
     </select>`;
   } else {

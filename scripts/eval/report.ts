@@ -1,0 +1,170 @@
+import { ETHNICITIES } from '../../server/params/schema';
+import { GRID_AGES, PROBE_MOODS, type GridMetrics, type IdentityMetrics, type ProbeMetrics, type RealMetrics } from './metrics';
+
+export interface ThresholdRow {
+  metric: string;
+  value: number;
+  threshold: number;
+  aim: number;
+  higherIsBetter: boolean;
+  percent: boolean;
+  pass: boolean;
+}
+
+export interface EvalResult extends ProbeMetrics {
+  model: { dir: string; name: string; version: string; native_resolution: number };
+  judge: { package: string; backend: string; min_confidence: number; pad_fraction: number; same_person_distance: number };
+  command: string;
+  date: string;
+  runtime_s: number;
+  options: {
+    grid_size: number;
+    grid_ages: number[];
+    probe_seeds: number;
+    probe_age: number;
+    real_per_sample: number;
+    judge_resolution: number;
+    base_seed: number;
+    utkface: string;
+    celebahq: string;
+  };
+  thresholds: ThresholdRow[];
+  grid: GridMetrics;
+  identity: IdentityMetrics;
+  frechet: { generated_vs_real: number; real_vs_real: number; n_generated: number; n_real_per_sample: number };
+  real_reference: RealMetrics;
+  contact_sheet: { file: string; bytes: number; faces: number };
+}
+
+const pct = (v: number | null) => (v === null || !Number.isFinite(v) ? 'n/a' : `${(v * 100).toFixed(1)} %`);
+const num = (v: number | null, d = 2) => (v === null || !Number.isFinite(v) ? 'n/a' : v.toFixed(d));
+const row = (cells: (string | number)[]) => `| ${cells.join(' | ')} |`;
+
+/** EVAL.md: the thresholds table first (what the issue asks), then every number behind it. */
+export function renderReport(r: EvalResult): string {
+  const g = r.grid;
+  const id = r.identity;
+  const out: string[] = [];
+  const allPass = r.thresholds.every((t) => t.pass);
+  const perCell = g.n / (2 * ETHNICITIES.length * GRID_AGES.length);
+  out.push(`# Evaluation of ${r.model.name}`);
+  out.push('');
+  out.push(`- Model version: \`${r.model.version}\` (native ${r.model.native_resolution} px, \`${r.model.dir}\`)`);
+  out.push(`- Date: ${r.date}`);
+  out.push(`- Command: \`${r.command}\``);
+  out.push(`- Runtime: ${r.runtime_s.toFixed(0)} s`);
+  out.push(
+    `- Judge: ${r.judge.package} on the tfjs \`${r.judge.backend}\` backend, offline (weights from the npm package; network access is disabled during the run). ` +
+      `SSD MobileNet v1 detector (confidence ≥ ${r.judge.min_confidence}), 68-point landmarks, age/gender, expression and 128-d recognition nets. ` +
+      `The generator is not trained against any of these networks.`,
+  );
+  out.push(
+    `- Faces: ${g.n} in a balanced grid (2 genders × ${ETHNICITIES.length} ethnicities × ages ${GRID_AGES.join(', ')} × ${perCell} seed${perCell === 1 ? '' : 's'}; ` +
+      `each seed keeps its gender and ethnicity across the ages), plus ${r.expression.n + r.yaw.n + r.skintone.n} attribute-probe faces. ` +
+      `Every face goes through \`FaceService.render\` (the API's code path) at ${r.options.judge_resolution} px JPEG with \`stampless=yes\`; ` +
+      `attributes not named are drawn from the seed as the API would.`,
+  );
+  out.push(
+    `- Undetected faces count as failures in every rate (detection, gender, expression, identity pairs). Age MAE, correlations and mean distances can only use detected faces; their counts are given. ` +
+      `For the Fréchet distance an undetected image (generated or real) contributes the descriptor of its whole frame, so non-faces still weigh in.`,
+  );
+  out.push(`- Images are given a ${Math.round(r.judge.pad_fraction * 100)} % grey border per side before detection, real and generated alike: SSD MobileNet misses most tight crops (UTKFace-style) without it.`);
+  out.push('');
+  out.push(`## Resolution criteria (issue 3): ${allPass ? '**all pass**' : '**not all pass**'}`);
+  out.push('');
+  out.push(row(['Metric', 'Value', 'Required', 'Aim', 'Result']));
+  out.push(row(['---', '---:', '---:', '---:', ':---:']));
+  for (const t of r.thresholds) {
+    const f = (v: number) => (t.percent ? pct(v) : num(v, 1));
+    const op = t.higherIsBetter ? '≥' : '≤';
+    out.push(row([t.metric, f(t.value), `${op} ${f(t.threshold)}`, `${op} ${f(t.aim)}`, t.pass ? 'PASS' : 'FAIL']));
+  }
+  out.push('');
+  out.push(`Gender agreement counts undetected faces as disagreeing; among detected faces it is ${pct(g.gender_agreement_of_detected)}. Age MAE is over the ${g.detected} detected grid faces (mean signed error ${num(g.age_bias, 1)} years).`);
+  out.push('');
+
+  out.push('## All metrics');
+  out.push('');
+  out.push(row(['Metric', 'Value', 'Notes']));
+  out.push(row(['---', '---:', '---']));
+  out.push(row(['Face detected', pct(g.detected_rate), `${g.detected} / ${g.n} grid faces`]));
+  out.push(row(['Gender agreement', pct(g.gender_agreement), `of all grid faces; ${pct(g.gender_agreement_of_detected)} of detected`]));
+  out.push(row(['Age MAE', `${num(g.age_mae, 1)} y`, `detected grid faces; bias ${num(g.age_bias, 1)} y (judged − requested)`]));
+  out.push(row(['Expression: happy/neutral accuracy', pct(r.expression.happy_neutral_accuracy), `judge's top expression = requested mood, ${r.expression.happy_neutral_n} faces`]));
+  out.push(row(['Expression: paired happier', pct(r.expression.paired_happier_rate), 'same seed: judge\'s "happy" higher for mood=happy than for mood=neutral']));
+  out.push(row(['Yaw: r(view_profile, judged yaw)', num(r.yaw.r), `${r.yaw.judged} detected of ${r.yaw.n}, requested ${r.yaw.requested.join('/')}°; slope ${num(r.yaw.slope)} judged°/requested°`]));
+  out.push(row(['Yaw: paired order', pct(r.yaw.ordered_rate), `same seed: judged yaw at ${r.yaw.requested[r.yaw.requested.length - 1]}° > at ${r.yaw.requested[0]}°`]));
+  out.push(row(['Yaw: r on grid (seed-drawn yaw)', num(g.yaw_r_seed_drawn), 'mostly near-frontal, so a weak test']));
+  out.push(row(['Skin: r(skintone, cheek L*)', num(r.skintone.r_lightness), `${r.skintone.judged} detected of ${r.skintone.n}, requested ${r.skintone.requested.join('/')}; expected negative (higher skintone = darker)`]));
+  out.push(row(['Skin: r(skintone, cheek ITA tone)', num(r.skintone.r_ita_tone), 'the labeller\'s ITA scale measured by the judge; expected positive']));
+  out.push(row(['Skin: paired order', pct(r.skintone.ordered_rate), `same seed: cheeks darker at skintone ${r.skintone.requested[r.skintone.requested.length - 1]} than at ${r.skintone.requested[0]}`]));
+  out.push(row(['Skin: r on grid (seed-drawn tone)', num(g.skintone_r_seed_drawn), 'skintone vs judged ITA tone']));
+  out.push(row(['Identity: neighbouring ages same person', pct(id.same_seed_neighbouring_rate), `${id.seeds} seeds × ${id.same_seed_neighbouring_pairs / id.seeds} pairs, distance < ${r.judge.same_person_distance}`]));
+  out.push(row(['Identity: different seeds different people', pct(id.different_seeds_rate), `${id.different_seeds_pairs} same-age pairs, mean distance ${num(id.different_seeds_mean_distance, 3)}`]));
+  out.push(row(['… same gender and ethnicity only', pct(id.different_seeds_same_gender_ethnicity_rate), `${id.different_seeds_same_gender_ethnicity_pairs} pairs, mean distance ${num(id.different_seeds_same_gender_ethnicity_mean_distance, 3)}`]));
+  out.push(row(['Fréchet distance, generated vs real', num(r.frechet.generated_vs_real, 4), `128-d descriptors, ${r.frechet.n_generated} generated (random subset of the grid) vs ${r.frechet.n_real_per_sample} real, half UTKFace, half CelebA-HQ`]));
+  out.push(row(['Fréchet distance, real vs real (floor)', num(r.frechet.real_vs_real, 4), `two disjoint samples of ${r.frechet.n_real_per_sample} real photos`]));
+  out.push('');
+
+  out.push('### Identity: one seed at every pair of ages');
+  out.push('');
+  out.push(row(['Ages', 'Same person (d < 0.6)', 'Mean distance', 'Judged pairs']));
+  out.push(row(['---', '---:', '---:', '---:']));
+  for (const [k, p] of Object.entries(id.pairs)) {
+    out.push(row([`${k}${p.neighbouring ? ' (neighbouring)' : ''}`, pct(p.same_rate), num(p.mean_distance, 3), `${p.judged} / ${p.n}`]));
+  }
+  out.push('');
+
+  out.push('### By requested age (grid)');
+  out.push('');
+  out.push(row(['Age', 'Detected', 'Gender agreement', 'Age MAE', 'Bias']));
+  out.push(row(['---:', '---:', '---:', '---:', '---:']));
+  for (const a of GRID_AGES) {
+    const s = g.by_age[a];
+    out.push(row([a, pct(s.detected_rate), pct(s.gender_agreement), num(s.age_mae, 1), num(s.age_bias, 1)]));
+  }
+  out.push('');
+  out.push('### By requested ethnicity and gender (grid)');
+  out.push('');
+  out.push(row(['Group', 'Detected', 'Gender agreement', 'Age MAE']));
+  out.push(row(['---', '---:', '---:', '---:']));
+  for (const e of ETHNICITIES) {
+    const s = g.by_ethnicity[e];
+    out.push(row([e, pct(s.detected_rate), pct(s.gender_agreement), num(s.age_mae, 1)]));
+  }
+  for (const gd of ['male', 'female'] as const) {
+    const s = g.by_gender[gd];
+    out.push(row([gd, pct(s.detected_rate), pct(s.gender_agreement), num(s.age_mae, 1)]));
+  }
+  out.push('');
+
+  out.push('### Expression by requested mood (probe)');
+  out.push('');
+  out.push(row(['Mood', "Judge's top expression matches", 'Mean probability of that expression']));
+  out.push(row(['---', '---:', '---:']));
+  for (const m of PROBE_MOODS) {
+    const s = r.expression.per_mood[m];
+    out.push(row([m, pct(s.top_match_rate), num(s.mean_probability, 3)]));
+  }
+  out.push('');
+  out.push(`Mean judged yaw by requested view_profile: ${r.yaw.mean_by_requested.map((x) => `${x.requested}° → ${num(x.mean, 1)}°`).join(', ')}. ` +
+    `The judge's yaw is positive when the nose points to the image's left (the subject's right), the sign of the training labels; a strongly negative r would mean the model's yaw is mirrored.`);
+  out.push('');
+  out.push(`Mean cheek L* by requested skintone: ${r.skintone.mean_lightness_by_requested.map((x) => `${x.requested} → ${num(x.mean, 1)}`).join(', ')}.`);
+  out.push('');
+
+  out.push('## The judge on real photos (its own error, for scale)');
+  out.push('');
+  out.push('The same judge, same settings, on the real photos drawn for the Fréchet samples. UTKFace ages are restricted to 0–80. ' +
+    "face-api's age/gender net was trained on an 80/20 split of UTK, FGNET, ChaLearn, Wiki, IMDB, CACD and MegaAge (face-api.js documentation), so its UTKFace numbers flatter it somewhat.");
+  out.push('');
+  out.push(row(['Dataset', 'Photos', 'Detected', 'Gender agreement', 'Age MAE']));
+  out.push(row(['---', '---:', '---:', '---:', '---:']));
+  for (const [name, s] of Object.entries(r.real_reference)) {
+    out.push(row([name, s.n, pct(s.detected_rate), pct(s.gender_agreement), s.age_mae === null ? '—' : num(s.age_mae, 1)]));
+  }
+  out.push('');
+  out.push(`Contact sheet: [\`${r.contact_sheet.file}\`](${r.contact_sheet.file}) (${r.contact_sheet.faces} faces, ${(r.contact_sheet.bytes / 1024).toFixed(0)} KiB). Raw numbers and every face's parameters and verdict: [\`eval.json\`](eval.json).`);
+  out.push('');
+  return out.join('\n');
+}

@@ -1,0 +1,87 @@
+import { PARAMS, PARAM_NAMES } from '../server/params/schema';
+import { startServer, type TestServer } from './helpers/server';
+
+/** The web pages over plain HTTP: served, secured, self-contained (no third-party assets). */
+let srv: TestServer;
+beforeAll(async () => {
+  srv = await startServer();
+});
+afterAll(() => srv.close());
+
+const PAGES = ['/', '/signup', '/login', '/account', '/playground', '/docs'];
+
+test.each(PAGES)('%s is HTML with a strict CSP and security headers', async (path) => {
+  const res = await fetch(srv.url + path);
+  expect(res.status).toBe(200);
+  expect(res.headers.get('content-type')).toMatch(/^text\/html; charset=utf-8/);
+  const csp = res.headers.get('content-security-policy')!;
+  expect(csp).toContain("default-src 'self'");
+  expect(csp).toContain("script-src 'self'");
+  expect(csp).toContain("img-src 'self' blob:");
+  expect(csp).toContain("frame-ancestors 'none'");
+  expect(csp).not.toContain('unsafe-inline');
+  expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+  expect(res.headers.get('referrer-policy')).toBe('no-referrer');
+  const html = await res.text();
+  expect(html).toMatch(/^<!doctype html><html lang="en">/);
+  expect(html).toContain('<meta name="viewport"');
+  // Nothing from another origin, and no inline script or style (the CSP would block it).
+  expect(html).not.toMatch(/(src|href)="(https?:)?\/\//);
+  expect(html).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
+  expect(html).not.toMatch(/<style|style="/);
+  // Every referenced asset exists.
+  for (const [, url] of html.matchAll(/(?:src|href)="(\/assets\/[^"]+)"/g)) {
+    const asset = await fetch(srv.url + url.replace(/&amp;/g, '&'));
+    expect([url, asset.status]).toEqual([url, 200]);
+  }
+});
+
+test('every form control on every page has a label', async () => {
+  for (const path of PAGES) {
+    const html = await (await fetch(srv.url + path)).text();
+    const ids = [...html.matchAll(/<(?:input|select)\b[^>]*\bid="([^"]+)"/g)].map((m) => m[1]);
+    for (const id of ids) expect([path, id, html.includes(`for="${id}"`)]).toEqual([path, id, true]);
+  }
+});
+
+test('the playground form has a control for every generate parameter, with its valid range', async () => {
+  const html = await (await fetch(srv.url + '/playground')).text();
+  for (const name of PARAM_NAMES) {
+    expect(html).toContain(`name="${name}"`);
+    if (PARAMS[name].tier === 'advanced') expect(html).toMatch(new RegExp(`id="advanced"[\\s\\S]*name="${name}"`));
+  }
+  expect(html).toContain('min="0" max="80"');
+  expect(html).toContain('<option value="southeast_asian">');
+});
+
+test('/docs is rendered from the OpenAPI document, account endpoints included', async () => {
+  const doc = await (await fetch(srv.url + '/openapi.json')).json();
+  const html = await (await fetch(srv.url + '/docs')).text();
+  for (const path of Object.keys(doc.paths)) expect(html).toContain(`<code>${path}</code>`);
+  for (const p of ['/auth/register-email', '/auth/login-email', '/auth/verify-email', '/auth/resend-verification', '/v1/auth/api-keys', '/v1/auth/api-keys/{id}', '/v1/account']) {
+    expect(doc.paths[p]).toBeDefined();
+  }
+  expect(doc.components.securitySchemes.Bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
+  expect(html).toMatch(/password[\s\S]*10–200 chars/);
+});
+
+test('the home page shows a sample face, rendered once and cached', async () => {
+  const html = await (await fetch(srv.url + '/')).text();
+  expect(html).toContain('src="/assets/sample-face.jpg"');
+  const a = await fetch(srv.url + '/assets/sample-face.jpg');
+  expect(a.status).toBe(200);
+  expect(a.headers.get('content-type')).toBe('image/jpeg');
+  const b = await fetch(srv.url + '/assets/sample-face.jpg');
+  expect(Buffer.from(await a.arrayBuffer()).equals(Buffer.from(await b.arrayBuffer()))).toBe(true);
+});
+
+test('unknown paths stay JSON 404s; API responses are not given the page headers', async () => {
+  const res = await fetch(srv.url + '/nope');
+  expect(res.status).toBe(404);
+  expect(await res.json()).toEqual({ detail: 'No route for GET /nope.' });
+  expect((await fetch(srv.url + '/assets/nope.js')).status).toBe(404);
+  expect((await fetch(srv.url + '/assets/../app.ts')).status).toBe(404);
+  const api = await fetch(srv.url + '/v1/account');
+  expect(api.status).toBe(401);
+  expect(api.headers.get('content-security-policy')).toBeNull();
+});
