@@ -11,7 +11,8 @@ RUN npm run build && npm prune --omit=dev
 
 # Runtime stage: only what serving needs, as an unprivileged user.
 FROM node:20-bookworm-slim
-ENV NODE_ENV=production PORT=8080 DATABASE_PATH=/data/facestudio.db
+# Fewer malloc arenas keep RSS flat under concurrent sharp/onnxruntime work (BENCHMARKS.md).
+ENV NODE_ENV=production PORT=8080 DATABASE_PATH=/data/facestudio.db MALLOC_ARENA_MAX=2
 # The stamp is drawn with DejaVu Sans.
 RUN apt-get update && apt-get install -y --no-install-recommends fonts-dejavu-core tini && rm -rf /var/lib/apt/lists/* \
  && mkdir -p /data && chown node:node /data

@@ -7,6 +7,7 @@ import { QueueFullError } from '../generator/queue';
 import { parseGenerateQuery } from '../params/parse';
 import { canonicalQuery, resolveParams } from '../params/resolve';
 import { SEED_MAX, type ResolvedParams } from '../params/schema';
+import { IMAGING_VERSION } from '../imaging/encode';
 import type { Metrics } from './metrics';
 
 export const SEEDED_CACHE_CONTROL = 'private, max-age=31536000, immutable';
@@ -29,7 +30,7 @@ function rawQuery(req: Request): string {
 
 /** Strong ETag of a seeded image: it is a pure function of the model and resolved parameters. */
 export function etagFor(modelVersion: string, p: ResolvedParams): string {
-  return `"${crypto.createHash('sha256').update(`${modelVersion}\n${canonicalQuery(p)}`).digest('base64url').slice(0, 32)}"`;
+  return `"${crypto.createHash('sha256').update(`${modelVersion}\nimaging-${IMAGING_VERSION}\n${canonicalQuery(p)}`).digest('base64url').slice(0, 32)}"`;
 }
 
 function ifNoneMatchHits(header: string | undefined, etag: string): boolean {
@@ -68,7 +69,7 @@ export function generateHandler(deps: GenerateDeps) {
         res.status(304).end();
         return;
       }
-      cacheKey = `${deps.faces.modelVersion}|${generationParams}`;
+      cacheKey = `${deps.faces.modelVersion}|${IMAGING_VERSION}|${generationParams}`;
       const hit = deps.cache.get(cacheKey);
       if (hit) {
         deps.metrics.cacheHits.inc();

@@ -10,6 +10,13 @@ export interface EncodeOptions {
   provenance: Provenance;
 }
 
+/**
+ * Version of everything between the model's output and the bytes. Part of every ETag and
+ * cache key: change it whenever resize, sharpening, stamp or encoder settings change, so
+ * clients holding an old ETag get the new bytes.
+ */
+export const IMAGING_VERSION = 2;
+
 export const JPEG_QUALITY = 90;
 export const WEBP_QUALITY = 85;
 /**
@@ -101,7 +108,8 @@ export async function resizeFace(face: RawFace, resolution: number): Promise<Buf
 
 /**
  * Native face -> final image: Lanczos-3 upscale with mild unsharp masking, the stamp, the
- * provenance XMP, then JPEG (libjpeg-turbo, optimised Huffman tables) or WebP.
+ * provenance XMP, then JPEG (sharp's bundled mozjpeg library in its fast libjpeg-turbo mode,
+ * optimised Huffman tables) or WebP.
  * Every step is integer or fixed-order float arithmetic, so bytes are a function of the input.
  */
 export async function encodeFace(face: RawFace, opts: EncodeOptions): Promise<Buffer> {

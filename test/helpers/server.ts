@@ -54,7 +54,6 @@ export async function startServer(env: Record<string, string> = {}, opts: { data
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await faces.close();
-      // quit() is refused while Redis is unreachable, and the client would then reconnect forever.
       // quit() waits for a connection that may never come; disconnect() also stops reconnecting.
       if (redis?.status === 'ready') await redis.quit().catch(() => undefined);
       redis?.disconnect();
