@@ -49,7 +49,7 @@ export const PARAMS = {
   lighting: param('advanced', z.enum(LIGHTING), 'Lighting: studio (soft, even), natural (directional daylight), artistic (high contrast).', 'auto'),
   zoom_level: param('advanced', z.enum(ZOOM_LEVELS), 'standard: head-and-shoulders portrait; closeup: the face fills the frame.', 'standard'),
   mood: param('advanced', z.enum(MOODS), 'Facial expression.', 'auto'),
-  view_profile: param('advanced', int(-60, 60), 'Head yaw in degrees; 0 is frontal.', 'random, mostly near frontal'),
+  view_profile: param('advanced', int(-60, 60), 'Head yaw in degrees; 0 is frontal, positive turns the nose toward the image left (the subject right).', 'random, mostly near frontal'),
   stampless: param('advanced', z.enum(['yes', 'no']), 'yes: no visible "generated" mark (the XMP provenance stays).', 'no'),
 } as const;
 
