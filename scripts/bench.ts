@@ -14,8 +14,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
@@ -33,6 +31,7 @@ import { stampFor } from '../server/imaging/stamp';
 import { provenanceXmp } from '../server/imaging/xmp';
 import { canonicalQuery, resolveParams } from '../server/params/resolve';
 import type { ResolvedParams } from '../server/params/schema';
+import { freePort } from './lib/free-port';
 
 // ---------------------------------------------------------------- options and small helpers
 
@@ -72,17 +71,6 @@ const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 
 // ---------------------------------------------------------------- processes
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 interface Proc {
   name: string;

@@ -59,9 +59,10 @@ export function createApp(deps: AppDeps): App {
   });
   const cache = new LRUCache<string, Buffer>({ maxSize: Math.max(1, config.cacheMaxBytes), sizeCalculation: (b) => b.length || 1 });
 
+  // After the limiters: a 429 never gets here, and a refunded 503 is not usage either.
   const countUsage = (req: Request, res: Response, next: NextFunction) => {
     const user = req.caller?.user;
-    if (user) res.on('finish', () => res.statusCode !== 503 && res.statusCode !== 429 && store.recordUsage(user.id));
+    if (user) res.on('finish', () => res.statusCode !== 503 && store.recordUsage(user.id));
     next();
   };
 

@@ -12,13 +12,12 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import type { AddressInfo } from 'node:net';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { openDb, type Db } from '../server/accounts/db';
 import { AccountStore } from '../server/accounts/store';
+import { freePort } from '../scripts/lib/free-port';
 
 jest.setTimeout(300_000);
 
@@ -28,17 +27,6 @@ const BASIC = { burst: 5, daily: 12 };
 const REPLICAS = 3;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function status(url: string): Promise<number> {
   try {

@@ -11,7 +11,7 @@ import { JwtService } from './jwt';
 import { createMailer, type Mailer } from './mailer';
 import { dummyHash, hashPassword, verifyPassword } from './passwords';
 import { createKeyBody, fieldErrors, loginBody, registerBody, resendBody } from './schemas';
-import { AccountError, MAX_ACTIVE_KEYS, type AccountStore, type User } from './store';
+import { AccountError, MAX_ACTIVE_KEYS, usageDay, type AccountStore, type User } from './store';
 
 export const JSON_BODY_LIMIT = '10kb';
 
@@ -41,7 +41,7 @@ export function accountSummary(config: Config, store: AccountStore, user: User) 
       burst: { requests: limits.burst, window_seconds: config.windows.burst },
       daily: { requests: limits.daily, window_seconds: config.windows.daily },
     },
-    usage_today: { requests: store.usageToday(user.id), date: new Date().toISOString().slice(0, 10), timezone: 'UTC' },
+    usage_today: { requests: store.usageToday(user.id), date: usageDay(), timezone: 'UTC' },
     api_keys: { active: store.listKeys(user.id).length, max: MAX_ACTIVE_KEYS },
   };
 }

@@ -47,6 +47,11 @@ function randomBase62(n: number): string {
   return out;
 }
 
+/** The day usage is counted under: the UTC calendar date, YYYY-MM-DD. */
+export function usageDay(now = new Date()): string {
+  return now.toISOString().slice(0, 10);
+}
+
 export function hashKey(key: string): string {
   return crypto.createHash('sha256').update(key).digest('hex');
 }
@@ -180,11 +185,11 @@ export class AccountStore {
     this.db
       .prepare(`INSERT INTO usage_daily (user_id, day, count) VALUES (?, ?, 1)
                 ON CONFLICT(user_id, day) DO UPDATE SET count = count + 1`)
-      .run(userId, new Date().toISOString().slice(0, 10));
+      .run(userId, usageDay());
   }
 
   usageToday(userId: string): number {
-    const r = this.db.prepare('SELECT count FROM usage_daily WHERE user_id = ? AND day = ?').get(userId, new Date().toISOString().slice(0, 10)) as { count: number } | undefined;
+    const r = this.db.prepare('SELECT count FROM usage_daily WHERE user_id = ? AND day = ?').get(userId, usageDay()) as { count: number } | undefined;
     return r?.count ?? 0;
   }
 

@@ -16,8 +16,13 @@ export class RecoveringRedisStore extends RedisStore {
     });
   }
 
+  /** The parent's cached script-load promises (not part of its public type). */
+  private get scripts() {
+    return this as unknown as { incrementScriptSha: Promise<string>; getScriptSha: Promise<string> };
+  }
+
   private reloadScripts(): void {
-    const self = this as unknown as { incrementScriptSha: Promise<string>; getScriptSha: Promise<string> };
+    const self = this.scripts;
     self.incrementScriptSha = this.loadIncrementScript();
     self.getScriptSha = this.loadGetScript();
     // Mark as handled now; whoever awaits them next still sees a failure if Redis is down.
@@ -35,7 +40,7 @@ export class RecoveringRedisStore extends RedisStore {
    * request after Redis returns is already counted instead of failing open once more.
    */
   private async freshScripts(): Promise<void> {
-    const self = this as unknown as { incrementScriptSha: Promise<string>; getScriptSha: Promise<string> };
+    const self = this.scripts;
     const loaded = await Promise.all([self.incrementScriptSha, self.getScriptSha]).then(
       () => true,
       () => false,
@@ -43,23 +48,22 @@ export class RecoveringRedisStore extends RedisStore {
     if (!loaded) this.reloadScripts();
   }
 
-  override async increment(key: string) {
+  /** Runs a store operation with fresh scripts; any failure schedules a reload for next time. */
+  private async guarded<T>(op: () => Promise<T>): Promise<T> {
     try {
       await this.freshScripts();
-      return await super.increment(key);
+      return await op();
     } catch (err) {
       this.reloadScripts();
       throw err;
     }
   }
 
-  override async get(key: string) {
-    try {
-      await this.freshScripts();
-      return await super.get(key);
-    } catch (err) {
-      this.reloadScripts();
-      throw err;
-    }
+  override increment(key: string) {
+    return this.guarded(() => super.increment(key));
+  }
+
+  override get(key: string) {
+    return this.guarded(() => super.get(key));
   }
 }

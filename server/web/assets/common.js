@@ -84,12 +84,7 @@
       const input = name && form.querySelector('[name="' + CSS.escape(name) + '"]');
       const slot = name && form.querySelector('#' + CSS.escape(name) + '-error');
       if (input && slot) {
-        slot.textContent = e.message;
-        slot.hidden = false;
-        input.setAttribute('aria-invalid', 'true');
-        const ids = (input.getAttribute('aria-describedby') || '').split(' ').filter(Boolean);
-        if (!ids.includes(slot.id)) ids.push(slot.id);
-        input.setAttribute('aria-describedby', ids.join(' '));
+        markInvalid(input, slot, e.message);
         first = first || input;
       } else {
         leftover.push((name ? name + ': ' : '') + e.message);
@@ -104,6 +99,16 @@
     if (first) first.focus();
   }
 
+  /** Shows `message` in the field's error slot and ties it to the input for screen readers. */
+  function markInvalid(input, slot, message) {
+    slot.textContent = message;
+    slot.hidden = false;
+    input.setAttribute('aria-invalid', 'true');
+    const ids = (input.getAttribute('aria-describedby') || '').split(' ').filter(Boolean);
+    if (!ids.includes(slot.id)) ids.push(slot.id);
+    input.setAttribute('aria-describedby', ids.join(' '));
+  }
+
   /** Client-side check with the browser's own constraint validation; true when valid. */
   function checkNative(form) {
     clearErrors(form);
@@ -112,12 +117,7 @@
       if (input.disabled || input.checkValidity()) continue;
       const slot = form.querySelector('#' + CSS.escape(input.name) + '-error');
       if (slot) {
-        slot.textContent = input.validationMessage;
-        slot.hidden = false;
-        input.setAttribute('aria-invalid', 'true');
-        const ids = (input.getAttribute('aria-describedby') || '').split(' ').filter(Boolean);
-        if (!ids.includes(slot.id)) ids.push(slot.id);
-        input.setAttribute('aria-describedby', ids.join(' '));
+        markInvalid(input, slot, input.validationMessage);
       }
       first = first || input;
     }
