@@ -3,8 +3,11 @@
     /usr/bin/python3 scripts/train.py --labels runs/labels --run runs/train [--threads 2] [--kimg 600]
 
 Resumes from <run>/ckpt.pt when it exists. Writes sample grids to <run>/samples/ and a
-progress line with images/s and losses. Recipe: hinge loss, projection + auxiliary
-attribute regression in D, DiffAugment (translation, cutout), lazy R1 on reals, EMA of G.
+progress line with images/s and losses. Recipe: a conditional VAE (encoder E(x, c),
+decoder = the generator G(z, c), Gaussian likelihood, KL to N(0, I)) for the first
+ADV_START_KIMG; then a VAE-GAN: D judges reals against reconstructions and prior samples
+with the hinge loss, projection + auxiliary attribute regression, DiffAugment
+(translation, cutout) and lazy R1 on reals. G is exported from its moving average.
 """
 import argparse
 import csv
@@ -18,7 +21,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(__file__))
 import config as C  # noqa: E402
-from model import Discriminator, Generator  # noqa: E402
+from model import Discriminator, Encoder, Generator  # noqa: E402
 
 
 def encode_condition(row):
@@ -102,6 +105,10 @@ def preview_conditions(cond):
     return out
 
 
+def kl_divergence(mu, logvar):
+    return 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).sum(1).mean()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--labels", default="runs/labels")
@@ -118,16 +125,18 @@ def main():
     images, cond = load_data(args.labels)
     print(f"{len(images)} images, condition dim {cond.shape[1]}", flush=True)
     G = Generator(C.LATENT_DIM, C.COND_DIM, C.G_CH).to(dev)
+    E = Encoder(C.LATENT_DIM, C.COND_DIM, C.D_CH, C.RESOLUTION).to(dev)
     D = Discriminator(C.COND_DIM, C.D_CH, C.RESOLUTION).to(dev)
     G_ema = Generator(C.LATENT_DIM, C.COND_DIM, C.G_CH).to(dev).eval()
     G_ema.load_state_dict(G.state_dict())
-    opt_g = torch.optim.Adam(G.parameters(), C.LR_G, betas=C.BETAS)
+    opt_g = torch.optim.Adam(list(G.parameters()) + list(E.parameters()), C.LR_VAE, betas=C.BETAS)
     opt_d = torch.optim.Adam(D.parameters(), C.LR_D, betas=C.BETAS)
     step, shown = 0, 0
     ckpt_path = os.path.join(args.run, "ckpt.pt")
     if os.path.exists(ckpt_path):
         ck = torch.load(ckpt_path, map_location=dev)
-        G.load_state_dict(ck["G"]), D.load_state_dict(ck["D"]), G_ema.load_state_dict(ck["G_ema"])
+        G.load_state_dict(ck["G"]), E.load_state_dict(ck["E"]), D.load_state_dict(ck["D"])
+        G_ema.load_state_dict(ck["G_ema"])
         opt_g.load_state_dict(ck["opt_g"]), opt_d.load_state_dict(ck["opt_d"])
         step, shown = ck["step"], ck["shown"]
         print(f"resumed at step {step}, {shown / 1000:.1f} kimg", flush=True)
@@ -135,9 +144,14 @@ def main():
     g = torch.Generator().manual_seed(1234 + step)
     fixed_z = torch.randn(8, C.LATENT_DIM, generator=torch.Generator().manual_seed(7)).to(dev)
     previews = [c.to(dev) for c in preview_conditions(cond)]
+    ema_beta = 0.5 ** (args.batch / (C.EMA_HALFLIFE_KIMG * 1000))
     n = len(images)
     t0, shown0 = time.time(), shown
+    loss_d = loss_aux = loss_adv = loss_gaux = torch.zeros(())
     while shown < args.kimg * 1000:
+        adversarial = shown >= C.ADV_START_KIMG * 1000
+        for group in opt_g.param_groups:
+            group["lr"] = C.LR_G if adversarial else C.LR_VAE
         idx = torch.randint(0, n, (args.batch,), generator=g)
         real = images[idx].float().div(127.5).sub(1)
         c_real = cond[idx].clone()
@@ -146,52 +160,62 @@ def main():
         c_real[flip, YAW_INDEX] *= -1
         c_fake = cond[torch.randint(0, n, (args.batch,), generator=g)]
         z = torch.randn(args.batch, C.LATENT_DIM, generator=g)
-        real, c_real, c_fake, z = real.to(dev), c_real.to(dev), c_fake.to(dev), z.to(dev)
+        eps = torch.randn(args.batch, C.LATENT_DIM, generator=g)
+        real, c_real, c_fake, z, eps = real.to(dev), c_real.to(dev), c_fake.to(dev), z.to(dev), eps.to(dev)
 
-        # D step
-        with torch.no_grad():
+        # VAE: reconstruct the real image through its posterior sample.
+        mu, logvar = E(real, c_real)
+        recon = G(mu + (0.5 * logvar).exp() * eps, c_real)
+        loss_rec = (recon - real).pow(2).sum((1, 2, 3)).mean() * C.REC_WEIGHT
+        loss_kl = kl_divergence(mu, logvar)
+        loss_g = loss_rec + C.KL_WEIGHT * loss_kl
+
+        if adversarial:
+            # D: reals against reconstructions and prior samples (what the server draws).
+            with torch.no_grad():
+                fake = G(z, c_fake)
+            r1 = step % C.R1_EVERY == 0
+            real_in = diff_augment(real, g).detach().requires_grad_(r1)
+            d_real, aux_real = D(real_in, c_real)
+            d_rec, _ = D(diff_augment(recon.detach(), g), c_real)
+            d_fake, _ = D(diff_augment(fake, g), c_fake)
+            loss_d = F.relu(1 - d_real).mean() + 0.5 * (F.relu(1 + d_rec).mean() + F.relu(1 + d_fake).mean())
+            loss_aux = F.mse_loss(aux_real, c_real)
+            loss = loss_d + C.AUX_WEIGHT * loss_aux
+            if r1:
+                grad, = torch.autograd.grad(d_real.sum(), real_in, create_graph=True)
+                loss = loss + C.R1_GAMMA / 2 * grad.pow(2).flatten(1).sum(1).mean() * C.R1_EVERY
+            opt_d.zero_grad(set_to_none=True)
+            loss.backward()
+            opt_d.step()
+
             fake = G(z, c_fake)
-        r1 = step % C.R1_EVERY == 0
-        real_in = diff_augment(real, g).detach().requires_grad_(r1)
-        d_real, aux_real = D(real_in, c_real)
-        d_fake, _ = D(diff_augment(fake, g), c_fake)
-        loss_d = F.relu(1 - d_real).mean() + F.relu(1 + d_fake).mean()
-        loss_aux = F.mse_loss(aux_real, c_real)
-        loss = loss_d + C.AUX_WEIGHT * loss_aux
-        if r1:
-            grad, = torch.autograd.grad(d_real.sum(), real_in, create_graph=True)
-            r1_pen = grad.pow(2).flatten(1).sum(1).mean()
-            loss = loss + C.R1_GAMMA / 2 * r1_pen * C.R1_EVERY
-        opt_d.zero_grad(set_to_none=True)
-        loss.backward()
-        opt_d.step()
+            d_rec, _ = D(diff_augment(recon, g), c_real)
+            d_fake, aux_fake = D(diff_augment(fake, g), c_fake)
+            loss_adv = -0.5 * (d_rec.mean() + d_fake.mean())
+            loss_gaux = F.mse_loss(aux_fake, c_fake)
+            loss_g = loss_g + C.ADV_WEIGHT * (loss_adv + C.AUX_WEIGHT * loss_gaux)
 
-        # G step
-        z = torch.randn(args.batch, C.LATENT_DIM, generator=g).to(dev)
-        fake = G(z, c_fake)
-        d_fake, aux_fake = D(diff_augment(fake, g), c_fake)
-        loss_g = -d_fake.mean()
-        loss_gaux = F.mse_loss(aux_fake, c_fake)
         opt_g.zero_grad(set_to_none=True)
-        (loss_g + C.AUX_WEIGHT * loss_gaux).backward()
+        loss_g.backward()
         opt_g.step()
 
         with torch.no_grad():
-            beta = C.EMA_BETA if shown > 10000 else 0.0
             for pe, p in zip(G_ema.parameters(), G.parameters()):
-                pe.lerp_(p, 1 - beta)
+                pe.lerp_(p, 1 - ema_beta)
         step += 1
         shown += args.batch
 
         if step % 50 == 0:
             rate = (shown - shown0) / (time.time() - t0)
-            print(f"step {step} kimg {shown / 1000:.1f} | {rate:.1f} img/s | D {loss_d.item():.3f} "
-                  f"aux {loss_aux.item():.4f} | G {loss_g.item():.3f} gaux {loss_gaux.item():.4f}", flush=True)
+            print(f"step {step} kimg {shown / 1000:.1f} | {rate:.1f} img/s | rec {loss_rec.item():.1f} "
+                  f"kl {loss_kl.item():.1f} | D {loss_d.item():.3f} aux {loss_aux.item():.4f} | "
+                  f"adv {loss_adv.item():.3f} gaux {loss_gaux.item():.4f}", flush=True)
         if step % C.SAMPLE_EVERY == 0:
             sample_grid(G_ema, os.path.join(args.run, "samples", f"{shown // 1000:06d}kimg.png"), fixed_z, previews)
         if step % C.CHECKPOINT_EVERY == 0 or shown >= args.kimg * 1000:
             tmp = ckpt_path + ".tmp"
-            torch.save({"G": G.state_dict(), "D": D.state_dict(), "G_ema": G_ema.state_dict(),
+            torch.save({"G": G.state_dict(), "E": E.state_dict(), "D": D.state_dict(), "G_ema": G_ema.state_dict(),
                         "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(),
                         "step": step, "shown": shown}, tmp)
             os.replace(tmp, ckpt_path)
