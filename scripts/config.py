@@ -39,18 +39,23 @@ FACE_BOX = {"utkface": (0, 0, 128), "celebahq": (30, 20, 88)}
 # generator and encoder go on with a discriminator added (VAE-GAN) to sharpen the samples
 # drawn from the prior, which is all the server ever draws.
 BATCH = 32
-LR_VAE = 1e-3             # G and E while there is no discriminator
+LR_VAE = 3e-4             # G and E while there is no discriminator (1e-3 diverged at 11 kimg)
 LR_G = 2e-4               # G and E once the discriminator is on
 LR_D = 2e-4
 BETAS = (0.5, 0.99)
 REC_WEIGHT = 2.0          # sum of squared error over the [-1, 1] image: a Gaussian likelihood, sigma 0.5
 KL_WEIGHT = 1.0
-ADV_START_KIMG = 60       # the discriminator joins after this many thousand images
+ADV_START_KIMG = 48       # the discriminator joins after this many thousand images
 ADV_WEIGHT = 30.0         # ~1 % of the reconstruction term's scale, as pix2pix weighs its GAN term
+# The VAE alone ignores c (the encoder sees the image, so z carries gender and age: at
+# 32 kimg flipping gender moved pixels 0.009 against 0.14 for a new z). What forces G to
+# follow c is D's attribute head judging G(z, c') for random c', with z from the prior
+# and from other images' posteriors (so a z that "remembers" a gender is overruled).
+AUX_G_WEIGHT = 300.0
 R1_GAMMA = 0.5
 R1_EVERY = 8
 EMA_HALFLIFE_KIMG = 5.0   # short: a CPU run is a few hundred kimg at most
-AUX_WEIGHT = 2.0          # auxiliary attribute regression on D (real) and G (fake)
+AUX_WEIGHT = 2.0          # D's auxiliary attribute regression on reals
 G_CH = [256, 128, 64, 32, 16]  # channels at 4, 8, 16, 32, 64 px (narrow: CPU budget)
 D_CH = [16, 32, 64, 128, 256]  # channels at 64, 32, 16, 8, 4 px
 SAMPLE_EVERY = 500

@@ -172,6 +172,9 @@ def main():
 
         if adversarial:
             # D: reals against reconstructions and prior samples (what the server draws).
+            # Half prior draws, half posterior codes of real images under someone else's c.
+            half = args.batch // 2
+            z = torch.cat([z[:half], (mu + (0.5 * logvar).exp() * eps)[half:].detach()])
             with torch.no_grad():
                 fake = G(z, c_fake)
             r1 = step % C.R1_EVERY == 0
@@ -194,7 +197,7 @@ def main():
             d_fake, aux_fake = D(diff_augment(fake, g), c_fake)
             loss_adv = -0.5 * (d_rec.mean() + d_fake.mean())
             loss_gaux = F.mse_loss(aux_fake, c_fake)
-            loss_g = loss_g + C.ADV_WEIGHT * (loss_adv + C.AUX_WEIGHT * loss_gaux)
+            loss_g = loss_g + C.ADV_WEIGHT * loss_adv + C.AUX_G_WEIGHT * loss_gaux
 
         opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
