@@ -52,6 +52,13 @@ ADV_WEIGHT = 30.0         # ~1 % of the reconstruction term's scale, as pix2pix 
 # follow c is D's attribute head judging G(z, c') for random c', with z from the prior
 # and from other images' posteriors (so a z that "remembers" a gender is overruled).
 AUX_G_WEIGHT = 300.0
+# The same problem attacked at its root, from the first step: A(z) reads c back from the
+# posterior mean and E is pushed to make it read someone else's c (bounded, unlike
+# maximising A's error; at equilibrium A can only guess the average). Summed over the
+# condition's components, so gender alone is worth ~0.25 * weight when z gives it away.
+LAT_ADV_WEIGHT = 40.0
+LAT_ADV_RAMP_KIMG = 8.0   # ramped in: an untrained E gives A nothing to read anyway
+LR_A = 1e-3
 R1_GAMMA = 0.5
 R1_EVERY = 8
 EMA_HALFLIFE_KIMG = 5.0   # short: a CPU run is a few hundred kimg at most

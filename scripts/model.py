@@ -9,6 +9,11 @@ exponential moving average of G be used without recomputing norms.
 E(x, c): the encoder of training's VAE phase, the same residual body as D, giving the
 posterior mean and log-variance of z. It never ships: the server only runs G.
 
+A(z): a small MLP that reads the attributes back from E's posterior mean. E is trained to
+defeat it (Fader networks, Lample et al. 2017): a z that carries no gender or age leaves
+G no way to reconstruct them except from c, which is what makes c steer the face and z
+stay the person.
+
 D(x, c): residual conv net with a projection term <phi(x), E c> (Miyato & Koyama 2018)
 and an auxiliary head that regresses c from the image (AC-GAN style), which makes the
 attributes come out strongly enough for a judge to see them.
@@ -96,6 +101,16 @@ class Encoder(nn.Module):
         h = self.blocks(F.leaky_relu(self.from_rgb(x), 0.2)).flatten(1)
         mu, logvar = self.out(F.leaky_relu(self.fc(torch.cat([h, c], 1)), 0.2)).chunk(2, 1)
         return mu, logvar.clamp(-10, 4)
+
+
+class LatentClassifier(nn.Module):
+    def __init__(self, z_dim, c_dim, hidden=256):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(z_dim, hidden), nn.LeakyReLU(0.2),
+                                 nn.Linear(hidden, hidden), nn.LeakyReLU(0.2), nn.Linear(hidden, c_dim))
+
+    def forward(self, z):
+        return self.net(z)
 
 
 class Discriminator(nn.Module):

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(__file__))
 import config as C  # noqa: E402
-from model import Discriminator, Encoder, Generator  # noqa: E402
+from model import Discriminator, Encoder, Generator, LatentClassifier  # noqa: E402
 
 
 def encode_condition(row):
@@ -127,10 +127,12 @@ def main():
     G = Generator(C.LATENT_DIM, C.COND_DIM, C.G_CH).to(dev)
     E = Encoder(C.LATENT_DIM, C.COND_DIM, C.D_CH, C.RESOLUTION).to(dev)
     D = Discriminator(C.COND_DIM, C.D_CH, C.RESOLUTION).to(dev)
+    A = LatentClassifier(C.LATENT_DIM, C.COND_DIM).to(dev)
     G_ema = Generator(C.LATENT_DIM, C.COND_DIM, C.G_CH).to(dev).eval()
     G_ema.load_state_dict(G.state_dict())
     opt_g = torch.optim.Adam(list(G.parameters()) + list(E.parameters()), C.LR_VAE, betas=C.BETAS)
     opt_d = torch.optim.Adam(D.parameters(), C.LR_D, betas=C.BETAS)
+    opt_a = torch.optim.Adam(A.parameters(), C.LR_A, betas=(0.5, 0.99))
     step, shown = 0, 0
     ckpt_path = os.path.join(args.run, "ckpt.pt")
     if os.path.exists(ckpt_path):
@@ -138,6 +140,8 @@ def main():
         G.load_state_dict(ck["G"]), E.load_state_dict(ck["E"]), D.load_state_dict(ck["D"])
         G_ema.load_state_dict(ck["G_ema"])
         opt_g.load_state_dict(ck["opt_g"]), opt_d.load_state_dict(ck["opt_d"])
+        if "A" in ck:
+            A.load_state_dict(ck["A"]), opt_a.load_state_dict(ck["opt_a"])
         step, shown = ck["step"], ck["shown"]
         print(f"resumed at step {step}, {shown / 1000:.1f} kimg", flush=True)
 
@@ -148,6 +152,7 @@ def main():
     n = len(images)
     t0, shown0 = time.time(), shown
     loss_d = loss_aux = loss_adv = loss_gaux = torch.zeros(())
+    sq_sum = lambda a, b: (a - b).pow(2).sum(1).mean()  # noqa: E731
     while shown < args.kimg * 1000:
         adversarial = shown >= C.ADV_START_KIMG * 1000
         for group in opt_g.param_groups:
@@ -169,6 +174,14 @@ def main():
         loss_rec = (recon - real).pow(2).sum((1, 2, 3)).mean() * C.REC_WEIGHT
         loss_kl = kl_divergence(mu, logvar)
         loss_g = loss_rec + C.KL_WEIGHT * loss_kl
+
+        # Latent adversary: A learns to read c from z; E learns to make it read c_fake.
+        loss_a = sq_sum(A(mu.detach()), c_real)
+        opt_a.zero_grad(set_to_none=True)
+        loss_a.backward()
+        opt_a.step()
+        ramp = min(1.0, shown / (C.LAT_ADV_RAMP_KIMG * 1000))
+        loss_g = loss_g + ramp * C.LAT_ADV_WEIGHT * sq_sum(A(mu), c_fake)
 
         if adversarial:
             # D: reals against reconstructions and prior samples (what the server draws).
@@ -212,14 +225,14 @@ def main():
         if step % 50 == 0:
             rate = (shown - shown0) / (time.time() - t0)
             print(f"step {step} kimg {shown / 1000:.1f} | {rate:.1f} img/s | rec {loss_rec.item():.1f} "
-                  f"kl {loss_kl.item():.1f} | D {loss_d.item():.3f} aux {loss_aux.item():.4f} | "
+                  f"kl {loss_kl.item():.1f} A {loss_a.item():.3f} | D {loss_d.item():.3f} aux {loss_aux.item():.4f} | "
                   f"adv {loss_adv.item():.3f} gaux {loss_gaux.item():.4f}", flush=True)
         if step % C.SAMPLE_EVERY == 0:
             sample_grid(G_ema, os.path.join(args.run, "samples", f"{shown // 1000:06d}kimg.png"), fixed_z, previews)
         if step % C.CHECKPOINT_EVERY == 0 or shown >= args.kimg * 1000:
             tmp = ckpt_path + ".tmp"
             torch.save({"G": G.state_dict(), "E": E.state_dict(), "D": D.state_dict(), "G_ema": G_ema.state_dict(),
-                        "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(),
+                        "A": A.state_dict(), "opt_a": opt_a.state_dict(), "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(),
                         "step": step, "shown": shown}, tmp)
             os.replace(tmp, ckpt_path)
 
