@@ -45,18 +45,21 @@ LR_D = 2e-4
 BETAS = (0.5, 0.99)
 REC_WEIGHT = 2.0          # sum of squared error over the [-1, 1] image: a Gaussian likelihood, sigma 0.5
 KL_WEIGHT = 1.0
-ADV_START_KIMG = 48       # the discriminator joins after this many thousand images
+ADV_START_KIMG = 64       # the discriminator joins after this many thousand images
 ADV_WEIGHT = 30.0         # ~1 % of the reconstruction term's scale, as pix2pix weighs its GAN term
 # The VAE alone ignores c (the encoder sees the image, so z carries gender and age: at
 # 32 kimg flipping gender moved pixels 0.009 against 0.14 for a new z). What forces G to
 # follow c is D's attribute head judging G(z, c') for random c', with z from the prior
 # and from other images' posteriors (so a z that "remembers" a gender is overruled).
 AUX_G_WEIGHT = 300.0
-# The same problem attacked at its root, from the first step: A(z) reads c back from the
-# posterior mean and E is pushed to make it read someone else's c (bounded, unlike
-# maximising A's error; at equilibrium A can only guess the average). Summed over the
-# condition's components, so gender alone is worth ~0.25 * weight when z gives it away.
-LAT_ADV_WEIGHT = 40.0
+# The same problem attacked at its root: A(z) reads c back from the posterior mean and
+# E is pushed to make it read someone else's c (bounded, unlike maximising A's error; at
+# equilibrium A can only guess the average). c is standardised per component first, so
+# hiding gender weighs as much as hiding age. Weight 40 on raw c lost to reconstruction:
+# at 32 kimg A still read c and flipping gender moved pixels 0.010 against 0.127 for a
+# new z. Now each attribute z gives away costs up to LAT_ADV_WEIGHT, about what knowing
+# it saves in reconstruction error, so G is better off reading c.
+LAT_ADV_WEIGHT = 100.0
 LAT_ADV_RAMP_KIMG = 8.0   # ramped in: an untrained E gives A nothing to read anyway
 LR_A = 1e-3
 R1_GAMMA = 0.5

@@ -153,6 +153,8 @@ def main():
     t0, shown0 = time.time(), shown
     loss_d = loss_aux = loss_adv = loss_gaux = torch.zeros(())
     sq_sum = lambda a, b: (a - b).pow(2).sum(1).mean()  # noqa: E731
+    c_mean, c_std = cond.mean(0).to(dev), cond.std(0).clamp(min=0.1).to(dev)
+    standard = lambda c: (c - c_mean) / c_std  # noqa: E731
     while shown < args.kimg * 1000:
         adversarial = shown >= C.ADV_START_KIMG * 1000
         for group in opt_g.param_groups:
@@ -176,12 +178,12 @@ def main():
         loss_g = loss_rec + C.KL_WEIGHT * loss_kl
 
         # Latent adversary: A learns to read c from z; E learns to make it read c_fake.
-        loss_a = sq_sum(A(mu.detach()), c_real)
+        loss_a = sq_sum(A(mu.detach()), standard(c_real))
         opt_a.zero_grad(set_to_none=True)
         loss_a.backward()
         opt_a.step()
         ramp = min(1.0, shown / (C.LAT_ADV_RAMP_KIMG * 1000))
-        loss_g = loss_g + ramp * C.LAT_ADV_WEIGHT * sq_sum(A(mu), c_fake)
+        loss_g = loss_g + ramp * C.LAT_ADV_WEIGHT * sq_sum(A(mu), standard(c_fake))
 
         if adversarial:
             # D: reals against reconstructions and prior samples (what the server draws).
