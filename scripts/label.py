@@ -21,12 +21,12 @@ import sys
 
 import numpy as np
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 from PIL import Image
 
 sys.path.insert(0, os.path.dirname(__file__))
 import config as C  # noqa: E402
+from model import AttributeNet  # noqa: E402
 
 
 def load_images(folder, files, cache):
@@ -93,21 +93,6 @@ def measure(crops):
     return dict(skintone=skintone, contrast=contrast, direction=direction, eye_l=eyes, yaw_proxy=offset)
 
 
-class Labeller(nn.Module):
-    def __init__(self, n_out):
-        super().__init__()
-        chans, layers, c_in = [32, 64, 128], [], 3
-        for c in chans:
-            layers += [nn.Conv2d(c_in, c, 3, 2, 1), nn.BatchNorm2d(c), nn.ReLU(True),
-                       nn.Conv2d(c, c, 3, 1, 1), nn.BatchNorm2d(c), nn.ReLU(True)]
-            c_in = c
-        self.body = nn.Sequential(*layers)
-        self.head = nn.Linear(c_in, n_out)
-
-    def forward(self, x):
-        return self.head(self.body(x * 2 - 1).mean((2, 3)))
-
-
 def jitter(xb, g):
     """Photometric jitter and flips. The two sets differ in exposure, colour and quality; without
     this a labeller learns e.g. "dark picture" as a cue for ethnicity and transfers badly."""
@@ -130,7 +115,7 @@ def train_labeller(x, loss_fn, n_out, epochs, name, seed=0):
     perm = torch.randperm(len(x), generator=g)
     n_val = len(x) // 10
     val, tr = perm[:n_val], perm[n_val:]
-    model = Labeller(n_out)
+    model = AttributeNet(n_out)
     opt = torch.optim.Adam(model.parameters(), 2e-3)
     steps = epochs * (len(tr) // 64)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, 2e-3, total_steps=steps)

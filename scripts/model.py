@@ -14,6 +14,10 @@ defeat it (Fader networks, Lample et al. 2017): a z that carries no gender or ag
 G no way to reconstruct them except from c, which is what makes c steer the face and z
 stay the person.
 
+C(x): the attribute critic, a small CNN trained on the data before G and then frozen. Its
+reading of G(z, c') for someone else's c' is pulled toward c' (as AttGAN's classifier loss
+does), the direct pressure on G to show the asked-for gender and age.
+
 D(x, c): residual conv net with a projection term <phi(x), E c> (Miyato & Koyama 2018)
 and an auxiliary head that regresses c from the image (AC-GAN style), which makes the
 attributes come out strongly enough for a judge to see them.
@@ -111,6 +115,25 @@ class LatentClassifier(nn.Module):
 
     def forward(self, z):
         return self.net(z)
+
+
+class AttributeNet(nn.Module):
+    """Reads attributes off a face, x in [0, 1]. label.py trains it to label one dataset from
+    the other; train.py trains one on all the data and, frozen, checks that G draws what c asks
+    for. Batch norm is fine here: it is never part of G."""
+
+    def __init__(self, n_out):
+        super().__init__()
+        chans, layers, c_in = [32, 64, 128], [], 3
+        for c in chans:
+            layers += [nn.Conv2d(c_in, c, 3, 2, 1), nn.BatchNorm2d(c), nn.ReLU(True),
+                       nn.Conv2d(c, c, 3, 1, 1), nn.BatchNorm2d(c), nn.ReLU(True)]
+            c_in = c
+        self.body = nn.Sequential(*layers)
+        self.head = nn.Linear(c_in, n_out)
+
+    def forward(self, x):
+        return self.head(self.body(x * 2 - 1).mean((2, 3)))
 
 
 class Discriminator(nn.Module):

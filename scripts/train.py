@@ -21,7 +21,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(__file__))
 import config as C  # noqa: E402
-from model import Discriminator, Encoder, Generator, LatentClassifier  # noqa: E402
+from model import AttributeNet, Discriminator, Encoder, Generator, LatentClassifier  # noqa: E402
 
 
 def encode_condition(row):
@@ -80,6 +80,57 @@ def diff_augment(x, g):
     keep = ((torch.arange(w)[None, None, :] - cx).abs() > cs // 2) | \
            ((torch.arange(h)[None, :, None] - cy).abs() > cs // 2)
     return x * keep[:, None].float()
+
+
+def critic_view(x, g):
+    """What the critic sees, x in [0, 1]: shifted by up to 4 px, exposure and contrast jittered,
+    half of them blurred. The same views in its training and when it judges G, so it reads
+    attributes from coarse structure (all a young G can draw) and G cannot pass it with a
+    pattern that works at one exact pixel position, exposure or sharpness."""
+    n = len(x)
+    r = lambda lo, hi: lo + (hi - lo) * torch.rand(n, 1, 1, 1, generator=g).to(x.device)  # noqa: E731
+    mean = x.mean((1, 2, 3), keepdim=True)
+    x = ((x - mean) * r(0.7, 1.3) + mean * r(0.8, 1.2)).clamp(0, 1)
+    blurred = F.avg_pool2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), 3, 1)
+    x = torch.where(r(0, 1) < 0.5, blurred, x)
+    dx, dy = torch.randint(-4, 5, (2,), generator=g).tolist()
+    return torch.roll(x, (dy, dx), (2, 3))
+
+
+def train_critic(images, target, path, g):
+    """The frozen attribute critic: standardised c from the image, 90/10 split, a few epochs."""
+    if os.path.exists(path):
+        critic = AttributeNet(target.shape[1])
+        critic.load_state_dict(torch.load(path))
+        return critic.eval()
+    perm = torch.randperm(len(images), generator=g)
+    n_val = len(images) // 10
+    val, tr = perm[:n_val], perm[n_val:]
+    critic = AttributeNet(target.shape[1])
+    opt = torch.optim.Adam(critic.parameters(), 2e-3)
+    steps = C.CRITIC_EPOCHS * (len(tr) // 64)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, 2e-3, total_steps=steps)
+    critic.train()
+    for step in range(steps):
+        idx = tr[torch.randint(0, len(tr), (64,), generator=g)]
+        x, y = images[idx].float() / 255, target[idx].clone()
+        flip = torch.rand(64, generator=g) < 0.5
+        x[flip], y[flip, YAW_INDEX] = x[flip].flip(3), -y[flip, YAW_INDEX]
+        loss = (critic(critic_view(x, g)) - y).pow(2).sum(1).mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+        if step % 200 == 0:
+            print(f"critic step {step}/{steps} loss {loss.item():.3f}", flush=True)
+    critic.eval()
+    with torch.no_grad():
+        pred = torch.cat([critic(images[val[i:i + 512]].float() / 255) for i in range(0, n_val, 512)])
+    err = (pred - target[val]).pow(2).mean(0)
+    print(f"critic held-out: sum of squared error {err.sum():.2f} over {len(err)} standardised components "
+          f"(predicting the mean: {len(err)}); gender {err[0]:.3f}, age {err[1]:.3f}", flush=True)
+    torch.save(critic.state_dict(), path)
+    return critic
 
 
 def sample_grid(g_ema, path, z, conds):
@@ -146,6 +197,12 @@ def main():
         print(f"resumed at step {step}, {shown / 1000:.1f} kimg", flush=True)
 
     g = torch.Generator().manual_seed(1234 + step)
+    c_mean, c_std = cond.mean(0), cond.std(0).clamp(min=0.1)
+    critic = train_critic(images, (cond - c_mean) / c_std, os.path.join(args.run, "critic.pt"), g).to(dev)
+    for p in critic.parameters():
+        p.requires_grad_(False)
+    c_mean, c_std = c_mean.to(dev), c_std.to(dev)
+    standard = lambda c: (c - c_mean) / c_std  # noqa: E731
     fixed_z = torch.randn(8, C.LATENT_DIM, generator=torch.Generator().manual_seed(7)).to(dev)
     previews = [c.to(dev) for c in preview_conditions(cond)]
     ema_beta = 0.5 ** (args.batch / (C.EMA_HALFLIFE_KIMG * 1000))
@@ -153,8 +210,6 @@ def main():
     t0, shown0 = time.time(), shown
     loss_d = loss_aux = loss_adv = loss_gaux = torch.zeros(())
     sq_sum = lambda a, b: (a - b).pow(2).sum(1).mean()  # noqa: E731
-    c_mean, c_std = cond.mean(0).to(dev), cond.std(0).clamp(min=0.1).to(dev)
-    standard = lambda c: (c - c_mean) / c_std  # noqa: E731
     while shown < args.kimg * 1000:
         adversarial = shown >= C.ADV_START_KIMG * 1000
         for group in opt_g.param_groups:
@@ -185,18 +240,21 @@ def main():
         ramp = min(1.0, shown / (C.LAT_ADV_RAMP_KIMG * 1000))
         loss_g = loss_g + ramp * C.LAT_ADV_WEIGHT * sq_sum(A(mu), standard(c_fake))
 
+        # Attribute critic on G's own drawings: half from the prior (what the server draws), half
+        # real people's codes under someone else's c (an edit: same person, asked-for attributes).
+        half = args.batch // 2
+        z = torch.cat([z[:half], (mu + (0.5 * logvar).exp() * eps)[half:].detach()])
+        fake = G(z, c_fake)
+        loss_attr = sq_sum(critic(critic_view((fake + 1) / 2, g)), standard(c_fake))
+        loss_g = loss_g + ramp * C.ATTR_WEIGHT * loss_attr
+
         if adversarial:
-            # D: reals against reconstructions and prior samples (what the server draws).
-            # Half prior draws, half posterior codes of real images under someone else's c.
-            half = args.batch // 2
-            z = torch.cat([z[:half], (mu + (0.5 * logvar).exp() * eps)[half:].detach()])
-            with torch.no_grad():
-                fake = G(z, c_fake)
+            # D: reals against reconstructions and the drawings above.
             r1 = step % C.R1_EVERY == 0
             real_in = diff_augment(real, g).detach().requires_grad_(r1)
             d_real, aux_real = D(real_in, c_real)
             d_rec, _ = D(diff_augment(recon.detach(), g), c_real)
-            d_fake, _ = D(diff_augment(fake, g), c_fake)
+            d_fake, _ = D(diff_augment(fake.detach(), g), c_fake)
             loss_d = F.relu(1 - d_real).mean() + 0.5 * (F.relu(1 + d_rec).mean() + F.relu(1 + d_fake).mean())
             loss_aux = F.mse_loss(aux_real, c_real)
             loss = loss_d + C.AUX_WEIGHT * loss_aux
@@ -207,7 +265,6 @@ def main():
             loss.backward()
             opt_d.step()
 
-            fake = G(z, c_fake)
             d_rec, _ = D(diff_augment(recon, g), c_real)
             d_fake, aux_fake = D(diff_augment(fake, g), c_fake)
             loss_adv = -0.5 * (d_rec.mean() + d_fake.mean())
@@ -227,7 +284,7 @@ def main():
         if step % 50 == 0:
             rate = (shown - shown0) / (time.time() - t0)
             print(f"step {step} kimg {shown / 1000:.1f} | {rate:.1f} img/s | rec {loss_rec.item():.1f} "
-                  f"kl {loss_kl.item():.1f} A {loss_a.item():.3f} | D {loss_d.item():.3f} aux {loss_aux.item():.4f} | "
+                  f"kl {loss_kl.item():.1f} A {loss_a.item():.3f} attr {loss_attr.item():.2f} | D {loss_d.item():.3f} aux {loss_aux.item():.4f} | "
                   f"adv {loss_adv.item():.3f} gaux {loss_gaux.item():.4f}", flush=True)
         if step % C.SAMPLE_EVERY == 0:
             sample_grid(G_ema, os.path.join(args.run, "samples", f"{shown // 1000:06d}kimg.png"), fixed_z, previews)
