@@ -53,6 +53,9 @@ def encode_condition(row):
 
 
 YAW_INDEX = sum(size for name, size, _ in C.CONDITION_LAYOUT[: [n for n, _, _ in C.CONDITION_LAYOUT].index("yaw")])
+# Per-component weight of the critic term, in condition order.
+ATTR_COMPONENT_WEIGHTS = torch.tensor(
+    [C.ATTR_FOCUS.get(name, C.ATTR_OTHERS) for name, size, _ in C.CONDITION_LAYOUT for _ in range(size)])
 
 
 def load_data(labels_dir):
@@ -203,6 +206,7 @@ def main():
         p.requires_grad_(False)
     c_mean, c_std = c_mean.to(dev), c_std.to(dev)
     standard = lambda c: (c - c_mean) / c_std  # noqa: E731
+    attr_w = ATTR_COMPONENT_WEIGHTS.to(dev)
     fixed_z = torch.randn(8, C.LATENT_DIM, generator=torch.Generator().manual_seed(7)).to(dev)
     previews = [c.to(dev) for c in preview_conditions(cond)]
     ema_beta = 0.5 ** (args.batch / (C.EMA_HALFLIFE_KIMG * 1000))
@@ -245,7 +249,7 @@ def main():
         half = args.batch // 2
         z = torch.cat([z[:half], (mu + (0.5 * logvar).exp() * eps)[half:].detach()])
         fake = G(z, c_fake)
-        loss_attr = sq_sum(critic(critic_view((fake + 1) / 2, g)), standard(c_fake))
+        loss_attr = ((critic(critic_view((fake + 1) / 2, g)) - standard(c_fake)).pow(2) * attr_w).sum(1).mean()
         loss_g = loss_g + ramp * C.ATTR_WEIGHT * loss_attr
 
         if adversarial:
