@@ -45,6 +45,7 @@ LR_D = 2e-4
 BETAS = (0.5, 0.99)
 REC_WEIGHT = 2.0          # sum of squared error over the [-1, 1] image: a Gaussian likelihood, sigma 0.5
 KL_WEIGHT = 1.0
+REWARM_KIMG = 8          # --init-from: E learns to invert the shipped G (G frozen) before D returns
 ADV_START_KIMG = 64       # the discriminator joins after this many thousand images
 ADV_WEIGHT = 30.0         # ~1 % of the reconstruction term's scale, as pix2pix weighs its GAN term
 # The VAE alone ignores c (the encoder sees the image, so z carries gender and age: at

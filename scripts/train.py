@@ -2,7 +2,10 @@
 
     /usr/bin/python3 scripts/train.py --labels runs/labels --run runs/train [--threads 2] [--kimg 600]
 
-Resumes from <run>/ckpt.pt when it exists. Writes sample grids to <run>/samples/ and a
+Resumes from <run>/ckpt.pt when it exists. Without one, --init-from models/<name> starts G from
+the committed export (its ONNX initialisers are G's state dict): a session whose run folder
+was lost goes on from the shipped weights instead of from scratch; E, D and A start fresh,
+and E gets REWARM_KIMG with G frozen to learn to invert it before D joins. Writes sample grids to <run>/samples/ and a
 progress line with images/s and losses. Recipe: a conditional VAE (encoder E(x, c),
 decoder = the generator G(z, c), Gaussian likelihood, KL to N(0, I)) for the first
 ADV_START_KIMG; then a VAE-GAN: D judges reals against reconstructions and prior samples
@@ -22,6 +25,18 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.dirname(__file__))
 import config as C  # noqa: E402
 from model import AttributeNet, Discriminator, Encoder, Generator, LatentClassifier  # noqa: E402
+
+
+def load_export(folder, G):
+    """G's weights from an export's ONNX initialisers; returns the images it had been shown."""
+    import json
+    import onnx
+    from onnx import numpy_helper
+    model = onnx.load(os.path.join(folder, "generator.onnx"))
+    weights = {t.name: torch.from_numpy(numpy_helper.to_array(t).copy()) for t in model.graph.initializer}
+    G.load_state_dict({k: weights[k] for k in G.state_dict()})
+    with open(os.path.join(folder, "manifest.json")) as f:
+        return int(json.load(f)["training"]["images_shown"])
 
 
 def encode_condition(row):
@@ -170,6 +185,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--kimg", type=int, default=2000, help="stop after this many thousand real images shown")
     ap.add_argument("--batch", type=int, default=C.BATCH)
+    ap.add_argument("--init-from", help="model folder (generator.onnx + manifest.json) to start G from")
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -187,8 +203,13 @@ def main():
     opt_g = torch.optim.Adam(list(G.parameters()) + list(E.parameters()), C.LR_VAE, betas=C.BETAS)
     opt_d = torch.optim.Adam(D.parameters(), C.LR_D, betas=C.BETAS)
     opt_a = torch.optim.Adam(A.parameters(), C.LR_A, betas=(0.5, 0.99))
-    step, shown = 0, 0
+    step, shown, rewarm_until = 0, 0, 0
     ckpt_path = os.path.join(args.run, "ckpt.pt")
+    if not os.path.exists(ckpt_path) and args.init_from:
+        shown = load_export(args.init_from, G)
+        G_ema.load_state_dict(G.state_dict())
+        rewarm_until = shown + C.REWARM_KIMG * 1000
+        print(f"G from {args.init_from} ({shown / 1000:.1f} kimg); E alone until {rewarm_until / 1000:.1f} kimg", flush=True)
     if os.path.exists(ckpt_path):
         ck = torch.load(ckpt_path, map_location=dev)
         G.load_state_dict(ck["G"]), E.load_state_dict(ck["E"]), D.load_state_dict(ck["D"])
@@ -196,7 +217,7 @@ def main():
         opt_g.load_state_dict(ck["opt_g"]), opt_d.load_state_dict(ck["opt_d"])
         if "A" in ck:
             A.load_state_dict(ck["A"]), opt_a.load_state_dict(ck["opt_a"])
-        step, shown = ck["step"], ck["shown"]
+        step, shown, rewarm_until = ck["step"], ck["shown"], ck.get("rewarm_until", 0)
         print(f"resumed at step {step}, {shown / 1000:.1f} kimg", flush=True)
 
     g = torch.Generator().manual_seed(1234 + step)
@@ -215,7 +236,10 @@ def main():
     loss_d = loss_aux = loss_adv = loss_gaux = torch.zeros(())
     sq_sum = lambda a, b: (a - b).pow(2).sum(1).mean()  # noqa: E731
     while shown < args.kimg * 1000:
-        adversarial = shown >= C.ADV_START_KIMG * 1000
+        rewarming = shown < rewarm_until
+        adversarial = shown >= C.ADV_START_KIMG * 1000 and not rewarming
+        for p in G.parameters():
+            p.requires_grad_(not rewarming)
         for group in opt_g.param_groups:
             group["lr"] = C.LR_G if adversarial else C.LR_VAE
         idx = torch.randint(0, n, (args.batch,), generator=g)
@@ -296,7 +320,7 @@ def main():
             tmp = ckpt_path + ".tmp"
             torch.save({"G": G.state_dict(), "E": E.state_dict(), "D": D.state_dict(), "G_ema": G_ema.state_dict(),
                         "A": A.state_dict(), "opt_a": opt_a.state_dict(), "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(),
-                        "step": step, "shown": shown}, tmp)
+                        "step": step, "shown": shown, "rewarm_until": rewarm_until}, tmp)
             os.replace(tmp, ckpt_path)
 
 
