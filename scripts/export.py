@@ -1,6 +1,7 @@
 """Export the EMA generator to ONNX with its manifest, priors and a parity reference.
 
-    /usr/bin/python3 scripts/export.py --run runs/train --labels runs/labels --out models/facestudio-v1
+    /usr/bin/python3 scripts/export.py --run runs/train --labels runs/labels --out models/facestudio-v1 \
+        [--checkpoint runs/gpu/snapshot-end.npz]
 
 Writes generator.onnx (opset 17), manifest.json (inputs, condition layout, native
 resolution, version, training data, licence, attribute priors measured on the labels)
@@ -68,13 +69,19 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--run", default="runs/train")
     ap.add_argument("--labels", default="runs/labels")
+    ap.add_argument("--checkpoint", help="a training snapshot (default: <run>/ckpt.pt)")
     ap.add_argument("--out", default=f"models/{C.MODEL_NAME}")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
 
-    ck = torch.load(os.path.join(args.run, "ckpt.pt"), map_location="cpu")
+    if args.checkpoint:  # a snapshot from train.py --snapshots: float16 arrays
+        snap = np.load(args.checkpoint)
+        ck = {"G_ema": {k: torch.from_numpy(snap[k]) for k in snap.files if k not in ("step", "shown")},
+              "step": int(snap["step"]), "shown": int(snap["shown"])}
+    else:
+        ck = torch.load(os.path.join(args.run, "ckpt.pt"), map_location="cpu")
     G = Generator(C.LATENT_DIM, C.COND_DIM, C.G_CH)
-    G.load_state_dict(ck["G_ema"])
+    G.load_state_dict({k: v.float() for k, v in ck["G_ema"].items()})
     G.eval()
     kimg = ck["shown"] / 1000
 

@@ -1,4 +1,4 @@
-"""Generator and discriminator of Face Studio v1.
+"""Generator, discriminator and attribute critic of Face Studio v1.
 
 G(z, c): z (seed) and c (attributes) enter separately. c goes through its own embedding;
 the mapping network mixes them into one style vector w that modulates every block (FiLM
@@ -6,17 +6,9 @@ after pixel norm). Nothing in G depends on batch statistics, so one face is a pu
 function of (z, c): what the server needs for reproducible seeds, and what lets an
 exponential moving average of G be used without recomputing norms.
 
-E(x, c): the encoder of training's VAE phase, the same residual body as D, giving the
-posterior mean and log-variance of z. It never ships: the server only runs G.
-
-A(z): a small MLP that reads the attributes back from E's posterior mean. E is trained to
-defeat it (Fader networks, Lample et al. 2017): a z that carries no gender or age leaves
-G no way to reconstruct them except from c, which is what makes c steer the face and z
-stay the person.
-
 C(x): the attribute critic, a small CNN trained on the data before G and then frozen. Its
-reading of G(z, c') for someone else's c' is pulled toward c' (as AttGAN's classifier loss
-does), the direct pressure on G to show the asked-for gender and age.
+reading of G(z, c) is pulled toward c (as AttGAN's classifier loss does), the direct
+pressure on G to show the asked-for gender and age.
 
 D(x, c): residual conv net with a projection term <phi(x), E c> (Miyato & Koyama 2018)
 and an auxiliary head that regresses c from the image (AC-GAN style), which makes the
@@ -88,33 +80,6 @@ class DBlock(nn.Module):
         h = F.leaky_relu(self.conv1(x), 0.2)
         h = F.avg_pool2d(F.leaky_relu(self.conv2(h), 0.2), 2)
         return (h + F.avg_pool2d(self.skip(x), 2)) / math.sqrt(2)
-
-
-class Encoder(nn.Module):
-    def __init__(self, z_dim, c_dim, channels, resolution, feat=256):
-        super().__init__()
-        self.from_rgb = nn.Conv2d(3, channels[0], 1)
-        size = resolution // 2 ** (len(channels) - 1)
-        self.blocks = nn.Sequential(*[DBlock(a, b) for a, b in zip(channels[:-1], channels[1:])])
-        self.fc = nn.Linear(channels[-1] * size * size + c_dim, feat)
-        self.out = nn.Linear(feat, 2 * z_dim)
-        nn.init.zeros_(self.out.weight)
-        nn.init.zeros_(self.out.bias)
-
-    def forward(self, x, c):
-        h = self.blocks(F.leaky_relu(self.from_rgb(x), 0.2)).flatten(1)
-        mu, logvar = self.out(F.leaky_relu(self.fc(torch.cat([h, c], 1)), 0.2)).chunk(2, 1)
-        return mu, logvar.clamp(-10, 4)
-
-
-class LatentClassifier(nn.Module):
-    def __init__(self, z_dim, c_dim, hidden=256):
-        super().__init__()
-        self.net = nn.Sequential(nn.Linear(z_dim, hidden), nn.LeakyReLU(0.2),
-                                 nn.Linear(hidden, hidden), nn.LeakyReLU(0.2), nn.Linear(hidden, c_dim))
-
-    def forward(self, z):
-        return self.net(z)
 
 
 class AttributeNet(nn.Module):
