@@ -95,11 +95,15 @@ export function identityMetrics(items: GenItem[], js: Judgement[]) {
   }
   const diff = { n: 0, judged: 0, different: 0, dists: [] as number[] };
   const diffSameGroup = { n: 0, different: 0, dists: [] as number[] };
+  const diffByAge: { age: number; rate: number; pairs: number }[] = [];
   for (const age of IDENTITY_AGES) {
+    const atAge = { n: 0, different: 0 };
     for (let x = 0; x < list.length; x++) {
       for (let y = x + 1; y < list.length; y++) {
         const r = samePair(list[x].byAge.get(age)!, list[y].byAge.get(age)!);
         const different = r.judged && r.dist >= SAME_PERSON_DISTANCE ? 1 : 0;
+        atAge.n++;
+        atAge.different += different;
         diff.n++;
         diff.different += different;
         if (r.judged) {
@@ -113,6 +117,7 @@ export function identityMetrics(items: GenItem[], js: Judgement[]) {
         }
       }
     }
+    diffByAge.push({ age, rate: rate(atAge.different, atAge.n), pairs: atAge.n });
   }
   return {
     seeds: list.length,
@@ -127,6 +132,7 @@ export function identityMetrics(items: GenItem[], js: Judgement[]) {
     different_seeds_same_gender_ethnicity_rate: rate(diffSameGroup.different, diffSameGroup.n),
     different_seeds_same_gender_ethnicity_pairs: diffSameGroup.n,
     different_seeds_same_gender_ethnicity_mean_distance: mean(diffSameGroup.dists),
+    different_seeds_by_age: diffByAge,
   };
 }
 
@@ -210,11 +216,24 @@ export function realMetrics(real: RealItem[], js: Judgement[]) {
   const summary = (xs: { r: RealItem; j: Judgement }[]) => {
     const det = xs.filter((x) => x.j.detected);
     const withAge = det.filter((x) => x.r.age !== undefined);
+    // Every pair of photos shows two different people: the rate the judge calls them different
+    // is the ceiling to read "different seeds: different people" against.
+    let pairs = 0;
+    let different = 0;
+    for (let a = 0; a < xs.length; a++) {
+      for (let b = a + 1; b < xs.length; b++) {
+        pairs++;
+        const ja = xs[a].j;
+        const jb = xs[b].j;
+        if (ja.detected && jb.detected && descriptorDistance(ja.descriptor, jb.descriptor) >= SAME_PERSON_DISTANCE) different++;
+      }
+    }
     return {
       n: xs.length,
       detected_rate: rate(det.length, xs.length),
       gender_agreement: rate(det.filter((x) => x.j.gender === x.r.gender).length, xs.length),
       age_mae: withAge.length ? mean(withAge.map((x) => Math.abs(x.j.age! - x.r.age!))) : null,
+      different_people_rate: rate(different, pairs),
     };
   };
   return { utkface: summary(of('utkface')), celebahq: summary(of('celebahq')) };

@@ -102,6 +102,9 @@ export function renderReport(r: EvalResult): string {
   out.push(row(['Identity: neighbouring ages same person', pct(id.same_seed_neighbouring_rate), `${id.seeds} seeds × ${id.same_seed_neighbouring_pairs / id.seeds} pairs, distance < ${r.judge.same_person_distance}`]));
   out.push(row(['Identity: different seeds different people', pct(id.different_seeds_rate), `${id.different_seeds_pairs} same-age pairs, mean distance ${num(id.different_seeds_mean_distance, 3)}`]));
   out.push(row(['… same gender and ethnicity only', pct(id.different_seeds_same_gender_ethnicity_rate), `${id.different_seeds_same_gender_ethnicity_pairs} pairs, mean distance ${num(id.different_seeds_same_gender_ethnicity_mean_distance, 3)}`]));
+  for (const a of id.different_seeds_by_age) {
+    out.push(row([`… at age ${a.age} only`, pct(a.rate), `${a.pairs} pairs`]));
+  }
   out.push(row(['Fréchet distance, generated vs real', num(r.frechet.generated_vs_real, 4), `128-d descriptors, ${r.frechet.n_generated} generated (random subset of the grid) vs ${r.frechet.n_real_per_sample} real, half UTKFace, half CelebA-HQ`]));
   out.push(row(['Fréchet distance, real vs real (floor)', num(r.frechet.real_vs_real, 4), `two disjoint samples of ${r.frechet.n_real_per_sample} real photos`]));
   out.push('');
@@ -158,10 +161,10 @@ export function renderReport(r: EvalResult): string {
   out.push('The same judge, same settings, on the real photos drawn for the Fréchet samples. UTKFace ages are restricted to 0–80. ' +
     "face-api's age/gender net was trained on an 80/20 split of UTK, FGNET, ChaLearn, Wiki, IMDB, CACD and MegaAge (face-api.js documentation), so its UTKFace numbers flatter it somewhat.");
   out.push('');
-  out.push(row(['Dataset', 'Photos', 'Detected', 'Gender agreement', 'Age MAE']));
-  out.push(row(['---', '---:', '---:', '---:', '---:']));
+  out.push(row(['Dataset', 'Photos', 'Detected', 'Gender agreement', 'Age MAE', 'Pairs judged different people']));
+  out.push(row(['---', '---:', '---:', '---:', '---:', '---:']));
   for (const [name, s] of Object.entries(r.real_reference)) {
-    out.push(row([name, s.n, pct(s.detected_rate), pct(s.gender_agreement), s.age_mae === null ? '—' : num(s.age_mae, 1)]));
+    out.push(row([name, s.n, pct(s.detected_rate), pct(s.gender_agreement), s.age_mae === null ? '—' : num(s.age_mae, 1), pct(s.different_people_rate)]));
   }
   out.push('');
   out.push(`Contact sheet: [\`${r.contact_sheet.file}\`](${r.contact_sheet.file}) (${r.contact_sheet.faces} faces, ${(r.contact_sheet.bytes / 1024).toFixed(0)} KiB). Raw numbers and every face's parameters and verdict: [\`eval.json\`](eval.json).`);
