@@ -24,6 +24,9 @@ export class OnnxGenerator {
       interOpNumThreads: 1,
       graphOptimizationLevel: 'all',
       executionMode: 'sequential',
+      // Idle intra-op threads sleep instead of spinning: on a small machine a spinning ORT
+      // thread takes the core that the event loop needs to answer the request.
+      extra: { session: { intra_op: { allow_spinning: '0' } } },
     });
     return new OnnxGenerator(session, manifest);
   }
