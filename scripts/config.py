@@ -59,6 +59,7 @@ ATTR_RAMP_KIMG = 300
 ATTR_FOCUS = {"gender": 1.0, "age": 1.0, "eyewear": 0.5, "mood": 0.5}
 ATTR_OTHERS = 0.2
 CRITIC_EPOCHS = 4
+D_WARMUP_KIMG = 64        # --init-from: a fresh D trains alone this long (seconds on a GPU) before G follows it
 EMA_HALFLIFE_KIMG = 10.0  # with StyleGAN's ramp-up: at most 5 % of the images shown so far
 G_CH = [384, 256, 128, 64, 32]  # channels at 4, 8, 16, 32, 64 px
 D_CH = [32, 64, 128, 256, 384]  # channels at 64, 32, 16, 8, 4 px

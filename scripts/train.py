@@ -4,7 +4,9 @@
     /usr/bin/python3 scripts/train.py --labels runs/labels --run runs/train --kimg 200   (CPU)
 
 Data: a pack from scripts/pack.py, or label.py's output folder directly. Resumes from
-<run>/ckpt.pt when it exists. Recipe: first the attribute critic C(x), trained on the data and
+<run>/ckpt.pt when it exists; without one, --init-from models/<name> starts G from the committed
+export (its ONNX initialisers are G's state dict) and lets a fresh D train alone for
+D_WARMUP_KIMG first, so a session can go on from the shipped weights. Recipe: first the attribute critic C(x), trained on the data and
 frozen. Then G(z, c) against D(x, c) with the non-saturating logistic loss; D has a projection
 term and an auxiliary attribute regression on reals; DiffAugment (translation, cutout) on
 everything D sees; lazy R1 on reals; G also pays the critic's error on its faces. Fakes get
@@ -26,6 +28,19 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.dirname(__file__))
 import config as C  # noqa: E402
 from model import AttributeNet, Discriminator, Generator  # noqa: E402
+
+
+def load_export(folder, G):
+    """G's weights from an export's ONNX initialisers (named as in G's state dict); returns
+    the images it had been shown."""
+    import json
+    import onnx
+    from onnx import numpy_helper
+    model = onnx.load(os.path.join(folder, "generator.onnx"))
+    weights = {t.name: torch.from_numpy(numpy_helper.to_array(t).copy()) for t in model.graph.initializer}
+    G.load_state_dict({k: weights[k] for k in G.state_dict()})
+    with open(os.path.join(folder, "manifest.json")) as f:
+        return int(json.load(f)["training"]["images_shown"])
 
 
 def encode_condition(row):
@@ -202,6 +217,7 @@ def main():
     ap.add_argument("--minutes", type=float, default=1e9, help="stop after this much training time")
     ap.add_argument("--snapshots", help="folder for EMA snapshots at 1/2, 3/4 and the end of --minutes")
     ap.add_argument("--batch", type=int, default=C.BATCH)
+    ap.add_argument("--init-from", help="model folder (generator.onnx + manifest.json) to start G from; D starts fresh")
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = ap.parse_args()
     t_start = time.time()
@@ -235,13 +251,18 @@ def main():
         p.requires_grad_(False)
     opt_g = torch.optim.Adam(G.parameters(), C.LR_G, betas=C.BETAS)
     opt_d = torch.optim.Adam(D.parameters(), C.LR_D, betas=C.BETAS)
-    step, shown = 0, 0
+    step, shown, d_warmup_until = 0, 0, 0
     ckpt_path = os.path.join(args.run, "ckpt.pt")
+    if not os.path.exists(ckpt_path) and args.init_from:
+        shown = load_export(args.init_from, G)
+        G_ema.load_state_dict(G.state_dict())
+        d_warmup_until = shown + C.D_WARMUP_KIMG * 1000
+        print(f"G from {args.init_from} ({shown / 1000:.1f} kimg); D alone until {d_warmup_until / 1000:.1f} kimg", flush=True)
     if os.path.exists(ckpt_path):
         ck = torch.load(ckpt_path, map_location=dev)
         G.load_state_dict(ck["G"]), D.load_state_dict(ck["D"]), G_ema.load_state_dict(ck["G_ema"])
         opt_g.load_state_dict(ck["opt_g"]), opt_d.load_state_dict(ck["opt_d"])
-        step, shown = ck["step"], ck["shown"]
+        step, shown, d_warmup_until = ck["step"], ck["shown"], ck.get("d_warmup_until", 0)
         print(f"resumed at step {step}, {shown / 1000:.1f} kimg", flush=True)
     print(f"G {sum(p.numel() for p in G.parameters()) / 1e6:.2f} M parameters, "
           f"D {sum(p.numel() for p in D.parameters()) / 1e6:.2f} M", flush=True)
@@ -253,7 +274,7 @@ def main():
     # Training time starts after loading and the critic: --minutes is time spent on G and D.
     t0, shown0, deadline = time.time(), shown, time.time() + 60 * args.minutes
     marks = [(0.5, "snapshot-half"), (0.75, "snapshot-three-quarters")]
-    loss_r1 = torch.zeros((), device=dev)
+    loss_r1 = loss_adv = loss_attr = torch.zeros((), device=dev)
 
     def finished():
         return shown >= args.kimg * 1000 or time.time() >= deadline
@@ -281,26 +302,27 @@ def main():
         loss.backward()
         opt_d.step()
 
-        # G: fool D, and show the critic the attributes asked for.
-        z = torch.randn(args.batch, C.LATENT_DIM, device=dev)
-        fake = G(z, c_fake)
-        d_fake, _ = D(diff_augment(fake), c_fake)
-        loss_adv = F.softplus(-d_fake).mean()
-        loss_attr = ((critic(critic_view((fake + 1) / 2)) - standard(c_fake)).pow(2) * attr_w).sum(1).mean()
-        ramp = min(1.0, shown / (C.ATTR_RAMP_KIMG * 1000))
-        loss_g = loss_adv + ramp * C.ATTR_WEIGHT * loss_attr
-        opt_g.zero_grad(set_to_none=True)
-        loss_g.backward()
-        opt_g.step()
-
-        # EMA with StyleGAN's ramp-up: early on the average must not lag behind a fast-moving G.
-        halflife = min(C.EMA_HALFLIFE_KIMG * 1000, max(shown, 1) * 0.05)
-        beta = 0.5 ** (args.batch / halflife)
-        with torch.no_grad():
-            for pe, p in ema_params:
-                pe.lerp_(p, 1 - beta)
         step += 1
         shown += args.batch
+        if shown > d_warmup_until:  # with --init-from, a fresh D first learns the shipped G's faces alone
+            # G: fool D, and show the critic the attributes asked for.
+            z = torch.randn(args.batch, C.LATENT_DIM, device=dev)
+            fake = G(z, c_fake)
+            d_fake, _ = D(diff_augment(fake), c_fake)
+            loss_adv = F.softplus(-d_fake).mean()
+            loss_attr = ((critic(critic_view((fake + 1) / 2)) - standard(c_fake)).pow(2) * attr_w).sum(1).mean()
+            ramp = min(1.0, shown / (C.ATTR_RAMP_KIMG * 1000))
+            loss_g = loss_adv + ramp * C.ATTR_WEIGHT * loss_attr
+            opt_g.zero_grad(set_to_none=True)
+            loss_g.backward()
+            opt_g.step()
+
+            # EMA with StyleGAN's ramp-up: early on the average must not lag behind a fast-moving G.
+            halflife = min(C.EMA_HALFLIFE_KIMG * 1000, max(shown, 1) * 0.05)
+            beta = 0.5 ** (args.batch / halflife)
+            with torch.no_grad():
+                for pe, p in ema_params:
+                    pe.lerp_(p, 1 - beta)
 
         if step % 100 == 0 or step == 1:
             rate = (shown - shown0) / (time.time() - t0)
@@ -320,7 +342,7 @@ def main():
             tmp = ckpt_path + ".tmp"
             torch.save({"G": G.state_dict(), "D": D.state_dict(), "G_ema": G_ema.state_dict(),
                         "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(),
-                        "step": step, "shown": shown}, tmp)
+                        "step": step, "shown": shown, "d_warmup_until": d_warmup_until}, tmp)
             os.replace(tmp, ckpt_path)
     if args.snapshots:
         save_snapshot(args.snapshots, "snapshot-end", G_ema, step, shown, fixed_z, previews)
