@@ -11,8 +11,8 @@ reading of G(z, c) is pulled toward c (as AttGAN's classifier loss does), the di
 pressure on G to show the asked-for gender and age.
 
 D(x, c): residual conv net with a projection term <phi(x), E c> (Miyato & Koyama 2018)
-and an auxiliary head that regresses c from the image (AC-GAN style), which makes the
-attributes come out strongly enough for a judge to see them.
+and an auxiliary head that regresses c from real images (AC-GAN style), which makes D's
+features attribute-aware.
 """
 import math
 

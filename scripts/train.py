@@ -71,8 +71,14 @@ def encode_condition(row):
     return v
 
 
-YAW_INDEX = sum(size for name, size, _ in C.CONDITION_LAYOUT[: [n for n, _, _ in C.CONDITION_LAYOUT].index("yaw")])
-ZOOM_INDEX = sum(size for name, size, _ in C.CONDITION_LAYOUT[: [n for n, _, _ in C.CONDITION_LAYOUT].index("zoom")])
+def slot_offset(name):
+    """Where a CONDITION_LAYOUT slot starts in the condition vector."""
+    names = [n for n, _, _ in C.CONDITION_LAYOUT]
+    return sum(size for _, size, _ in C.CONDITION_LAYOUT[: names.index(name)])
+
+
+YAW_INDEX = slot_offset("yaw")
+ZOOM_INDEX = slot_offset("zoom")
 # Per-component weight of the critic term, in condition order.
 ATTR_COMPONENT_WEIGHTS = torch.tensor(
     [C.ATTR_FOCUS.get(name, C.ATTR_OTHERS) for name, size, _ in C.CONDITION_LAYOUT for _ in range(size)])
@@ -129,6 +135,13 @@ def critic_view(x):
     return torch.roll(x, (dy, dx), (2, 3))
 
 
+def mirror_yaw(c, flip):
+    """Conditions of the faces where flip is set mirrored left to right: yaw changes sign."""
+    c = c.clone()
+    c[:, YAW_INDEX] = torch.where(flip, -c[:, YAW_INDEX], c[:, YAW_INDEX])
+    return c
+
+
 def real_batch(images, cond, n, dev, pool=None):
     """A random batch of reals in [-1, 1] with their conditions (from pool, if given), half of
     them mirrored."""
@@ -136,11 +149,15 @@ def real_batch(images, cond, n, dev, pool=None):
     if pool is not None:
         idx = pool[idx]
     x = images[idx].to(dev).float().div(127.5).sub(1)
-    c = cond[idx].to(dev).clone()
     flip = torch.rand(n, device=dev) < 0.5
     x = torch.where(flip[:, None, None, None], x.flip(3), x)
-    c[:, YAW_INDEX] = torch.where(flip, -c[:, YAW_INDEX], c[:, YAW_INDEX])
-    return x, c
+    return x, mirror_yaw(cond[idx].to(dev), flip)
+
+
+def random_conditions(cond, n, dev):
+    """Real people's conditions for fakes, half of them mirrored as the reals are."""
+    idx = torch.randint(0, len(cond), (n,), device=cond.device)
+    return mirror_yaw(cond[idx].to(dev), torch.rand(n, device=dev) < 0.5)
 
 
 def train_critic(images, target, path, dev, batch):
@@ -281,7 +298,7 @@ def main():
 
     while not finished():
         real, c_real = real_batch(images, cond, args.batch, dev)
-        c_fake = real_batch(images, cond, args.batch, dev)[1]
+        c_fake = random_conditions(cond, args.batch, dev)
         z = torch.randn(args.batch, C.LATENT_DIM, device=dev)
 
         # D: reals against fakes, projection on c, attribute regression on reals, lazy R1.

@@ -63,6 +63,12 @@ export function gridMetrics(items: GenItem[], js: Judgement[]) {
   };
 }
 
+/** A pair with an undetected face cannot be judged either way, so it counts as a failure. */
+function samePair(a: Judgement, b: Judgement): { judged: boolean; dist: number } {
+  if (!a.detected || !b.detected) return { judged: false, dist: NaN };
+  return { judged: true, dist: descriptorDistance(a.descriptor, b.descriptor) };
+}
+
 export function identityMetrics(items: GenItem[], js: Judgement[]) {
   const chains = new Map<number, { gender: Gender; ethnicity: Ethnicity; byAge: Map<number, Judgement> }>();
   items.forEach((it, i) => {
@@ -72,11 +78,6 @@ export function identityMetrics(items: GenItem[], js: Judgement[]) {
     c.byAge.set(it.params.age, js[i]);
   });
   const list = [...chains.values()];
-  // A pair with an undetected face cannot be judged either way, so it counts as a failure.
-  const samePair = (a: Judgement, b: Judgement) => {
-    if (!a.detected || !b.detected) return { judged: false, dist: NaN };
-    return { judged: true, dist: descriptorDistance(a.descriptor, b.descriptor) };
-  };
   const pairs: Record<string, { n: number; judged: number; same: number; same_rate: number; mean_distance: number; neighbouring: boolean }> = {};
   let neighN = 0;
   let neighSame = 0;
@@ -223,9 +224,8 @@ export function realMetrics(real: RealItem[], js: Judgement[]) {
     for (let a = 0; a < xs.length; a++) {
       for (let b = a + 1; b < xs.length; b++) {
         pairs++;
-        const ja = xs[a].j;
-        const jb = xs[b].j;
-        if (ja.detected && jb.detected && descriptorDistance(ja.descriptor, jb.descriptor) >= SAME_PERSON_DISTANCE) different++;
+        const r = samePair(xs[a].j, xs[b].j);
+        if (r.judged && r.dist >= SAME_PERSON_DISTANCE) different++;
       }
     }
     return {

@@ -26,9 +26,7 @@ export class FaceService {
 
   static async load(modelDir: string, opts: { concurrency?: number; maxQueued?: number; threads?: number } = {}) {
     const manifest = loadManifest(modelDir);
-    // Two intra-op threads: with the 5.9 M-parameter generator they halve a lone request's
-    // inference (BENCHMARKS.md, onnxruntime knobs) and lose nothing with two requests at once.
-    const generator = await OnnxGenerator.load(modelDir, manifest, opts.threads ?? 2);
+    const generator = await OnnxGenerator.load(modelDir, manifest, opts.threads);
     return new FaceService(manifest, generator, new BoundedQueue(opts.concurrency ?? 2, opts.maxQueued ?? 32));
   }
 

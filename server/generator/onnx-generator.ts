@@ -18,7 +18,11 @@ export class OnnxGenerator {
     readonly manifest: Manifest,
   ) {}
 
-  static async load(modelDir: string, manifest: Manifest, threads = 1): Promise<OnnxGenerator> {
+  /**
+   * Two intra-op threads by default: with the 5.9 M-parameter generator they halve a lone
+   * request's inference (BENCHMARKS.md, onnxruntime knobs) and lose nothing with two at once.
+   */
+  static async load(modelDir: string, manifest: Manifest, threads = 2): Promise<OnnxGenerator> {
     const session = await ort.InferenceSession.create(path.join(modelDir, manifest.file), {
       intraOpNumThreads: threads,
       interOpNumThreads: 1,
