@@ -22,7 +22,9 @@ import torch
 sys.path.insert(0, os.path.dirname(__file__))
 import config as C  # noqa: E402
 from model import Generator  # noqa: E402
-from train import encode_condition  # noqa: E402
+from train import HALF_SUFFIX, encode_condition, export_weights  # noqa: E402
+
+HALF_VERSION_TAG = "-f16"
 
 # API ethnicity -> the data's group. UTKFace's groups are coarse: east and southeast Asian
 # share "asian"; west Asian and Latin American faces were labelled "other".
@@ -35,6 +37,76 @@ ETHNICITY_MAP = {
     "southeast_asian": "asian",
     "latin_american": "other",
 }
+
+
+def halve_initializers(onnx_path):
+    """Stores every float32 weight of the graph as float16 followed by a Cast back to float32.
+    The file halves (what a GPU call can carry is 64 MiB, tree included); onnxruntime folds the
+    casts when it loads the session, so inference runs in float32 at the same speed, and the
+    images differ from the float32 export only by the weights' rounding. Returns whether no
+    weight changed (true of weights that were trained or snapshotted in float16)."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    model = onnx.load(onnx_path)
+    graph = model.graph
+    keep, casts, lossless = [], [], True
+    for t in graph.initializer:
+        if t.data_type != TensorProto.FLOAT:
+            keep.append(t)
+            continue
+        full = numpy_helper.to_array(t)
+        lossless = lossless and bool((full.astype(np.float16).astype(np.float32) == full).all())
+        half = numpy_helper.from_array(full.astype(np.float16), t.name + HALF_SUFFIX)
+        keep.append(half)
+        casts.append(helper.make_node("Cast", [half.name], [t.name], to=TensorProto.FLOAT, name="cast_" + t.name))
+    del graph.initializer[:]
+    graph.initializer.extend(keep)
+    nodes = casts + list(graph.node)
+    del graph.node[:]
+    graph.node.extend(nodes)
+    onnx.checker.check_model(model)
+    onnx.save(model, onnx_path)
+    return lossless
+
+
+def generator_from_onnx(onnx_path, cond_dim):
+    """G with the weights an export holds."""
+    weights = export_weights(onnx_path)
+    G = Generator(C.LATENT_DIM, cond_dim, C.G_CH)
+    G.load_state_dict({k: weights[k] for k in G.state_dict()})
+    return G.eval()
+
+
+def write_reference(G, rows_or_conds, version, out):
+    """Parity reference: fixed z and real label conditions, PyTorch's output."""
+    g = torch.Generator().manual_seed(99)
+    ref = []
+    enc = lambda a: base64.b64encode(a.astype(np.float32).tobytes()).decode()  # noqa: E731
+    with torch.no_grad():
+        for ci in rows_or_conds:
+            zi = torch.randn(1, C.LATENT_DIM, generator=g)
+            ci = torch.from_numpy(np.array(ci, np.float32))[None]
+            ref.append({"z": enc(zi.numpy()), "c": enc(ci.numpy()), "image": enc(G(zi, ci).numpy())})
+    with open(os.path.join(out, "reference.json"), "w") as f:
+        json.dump({"version": version, "cases": ref}, f)
+
+
+def halve_export(folder):
+    """Converts an existing export in place to float16 weights. Where that rounds any weight,
+    served bytes may change, so the version changes too (ETags and caches must not mix them)."""
+    with open(os.path.join(folder, "manifest.json")) as f:
+        manifest = json.load(f)
+    with open(os.path.join(folder, "reference.json")) as f:
+        old_cases = json.load(f)["cases"]
+    onnx_path = os.path.join(folder, manifest["file"])
+    if not halve_initializers(onnx_path):
+        manifest["version"] += HALF_VERSION_TAG
+    manifest["weights"] = "float16"
+    with open(os.path.join(folder, "manifest.json"), "w") as f:
+        json.dump(manifest, f, indent=2)
+    conds = [np.frombuffer(base64.b64decode(c["c"]), np.float32) for c in old_cases]
+    write_reference(generator_from_onnx(onnx_path, manifest["condition_dim"]), conds, manifest["version"], folder)
+    print(f"{onnx_path}: float16 weights, version {manifest['version']}")
 
 
 def priors_from_labels(rows):
@@ -71,7 +143,10 @@ def main():
     ap.add_argument("--labels", default="runs/labels")
     ap.add_argument("--checkpoint", help="a training snapshot (default: <run>/ckpt.pt)")
     ap.add_argument("--out", default=f"models/{C.MODEL_NAME}")
+    ap.add_argument("--halve", metavar="MODEL_DIR", help="only convert an existing export to float16 weights")
     args = ap.parse_args()
+    if args.halve:
+        return halve_export(args.halve)
     os.makedirs(args.out, exist_ok=True)
 
     if args.checkpoint:  # a snapshot from train.py --snapshots: float16 arrays
@@ -126,23 +201,15 @@ def main():
             "data": ["UTKFace (aligned & cropped, 22,146 images)", "CelebA-HQ (28,500 images, CelebAMask-HQ attributes)"],
             "labellers": labellers,
         },
+        "weights": "float16",
         "licence": "Weights derived from UTKFace and CelebA-HQ: non-commercial research and educational use only.",
     }
     with open(os.path.join(args.out, "manifest.json"), "w") as f:
         json.dump(manifest, f, indent=2)
 
-    # Parity reference: fixed z and real label conditions, PyTorch output.
-    g = torch.Generator().manual_seed(99)
-    ref = []
-    with torch.no_grad():
-        for i in (0, 30000):
-            zi = torch.randn(1, C.LATENT_DIM, generator=g)
-            ci = torch.tensor([encode_condition(rows[i])], dtype=torch.float32)
-            out = G(zi, ci).numpy().astype(np.float32)
-            enc = lambda a: base64.b64encode(a.astype(np.float32).tobytes()).decode()  # noqa: E731
-            ref.append({"z": enc(zi.numpy()), "c": enc(ci.numpy()), "image": enc(out)})
-    with open(os.path.join(args.out, "reference.json"), "w") as f:
-        json.dump({"version": version, "cases": ref}, f)
+    halve_initializers(onnx_path)
+    # The reference comes from the weights that ship.
+    write_reference(generator_from_onnx(onnx_path, C.COND_DIM), [encode_condition(rows[i]) for i in (0, 30000)], version, args.out)
     print(f"exported {version} to {args.out}")
 
 

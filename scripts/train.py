@@ -30,14 +30,21 @@ import config as C  # noqa: E402
 from model import AttributeNet, Discriminator, Generator  # noqa: E402
 
 
-def load_export(folder, G):
-    """G's weights from an export's ONNX initialisers (named as in G's state dict); returns
-    the images it had been shown."""
-    import json
+HALF_SUFFIX = ".f16"  # export.py stores weights as float16 initialisers named <weight>.f16
+
+
+def export_weights(onnx_path):
+    """An export's ONNX initialisers as float32 tensors, named as in G's state dict."""
     import onnx
     from onnx import numpy_helper
-    model = onnx.load(os.path.join(folder, "generator.onnx"))
-    weights = {t.name: torch.from_numpy(numpy_helper.to_array(t).copy()) for t in model.graph.initializer}
+    return {t.name.removesuffix(HALF_SUFFIX): torch.from_numpy(numpy_helper.to_array(t).astype(np.float32))
+            for t in onnx.load(onnx_path).graph.initializer}
+
+
+def load_export(folder, G):
+    """G's weights from an export; returns the images it had been shown."""
+    import json
+    weights = export_weights(os.path.join(folder, "generator.onnx"))
     G.load_state_dict({k: weights[k] for k in G.state_dict()})
     with open(os.path.join(folder, "manifest.json")) as f:
         return int(json.load(f)["training"]["images_shown"])
