@@ -11,6 +11,8 @@ export function conditionVector(p: ResolvedParams, manifest: Manifest): Float32A
   const scalar: Record<string, number> = {
     gender: p.gender === 'male' ? 1 : 0,
     age: Math.min(p.age, 80) / 80,
+    // v2: log age spreads childhood, where faces change fastest, over more of the input.
+    age_log: Math.log1p(Math.min(p.age, 80)) / Math.log1p(80),
     skintone: p.skintone / 10,
     facial_hair: p.facial_hair / 10,
     hair_length: p.hair_length / 10,
