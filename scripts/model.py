@@ -130,3 +130,21 @@ class Discriminator(nn.Module):
         phi = F.leaky_relu(self.fc(h.flatten(1)), 0.2)
         logit = self.out(phi).squeeze(1) + (phi * self.project(c)).sum(1)
         return logit, self.aux(phi)
+
+
+class Upscaler(nn.Module):
+    """Learned x2 face super-resolution, 64 -> 128 px (SRVGGNetCompact's shape: Wang et al.,
+    Real-ESRGAN 2021): every convolution runs at the input size, one pixel shuffle at the end,
+    and the network only adds detail to a bilinear upsampling of its input. x in [-1, 1]."""
+
+    def __init__(self, channels=32, body=6):
+        super().__init__()
+        layers = [nn.Conv2d(3, channels, 3, 1, 1), nn.PReLU(channels)]
+        for _ in range(body):
+            layers += [nn.Conv2d(channels, channels, 3, 1, 1), nn.PReLU(channels)]
+        layers += [nn.Conv2d(channels, 3 * 4, 3, 1, 1), nn.PixelShuffle(2)]
+        self.body = nn.Sequential(*layers)
+
+    def forward(self, x):
+        base = F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
+        return base + self.body(x)

