@@ -369,9 +369,9 @@ def tight_crops(images, source, size=32):
     return torch.cat([F.interpolate(t[i:i + 2048], size=(size, size), mode="area") for i in range(0, len(t), 2048)])
 
 
-def train_celeba_attributes(cel_img, cel_rows, epochs, report):
+def train_celeba_attributes(cel_img, cel_rows, epochs, report, cache):
     """The v1 CNN labeller for eyeglasses, facial hair and hair length, trained on CelebA-HQ's
-    attributes in the tight frame at 32 px; applied to UTKFace and aligned FairFace."""
+    attributes in the tight frame at 32 px; applied to UTKFace and aligned FairFace. Cached."""
     col = lambda name: torch.tensor([float(r[name]) for r in cel_rows])  # noqa: E731
     male, glasses, bald, receding = col("Male"), col("Eyeglasses"), col("Bald"), col("Receding_Hairline")
     facial = (3 * col("5_o_Clock_Shadow") + 5 * (1 - col("No_Beard")) + 1.5 * col("Goatee")
@@ -391,9 +391,12 @@ def train_celeba_attributes(cel_img, cel_rows, epochs, report):
     perm = torch.randperm(len(x), generator=g)
     val, tr = perm[:len(x) // 10], perm[len(x) // 10:]
     net = AttributeNet(5)
+    if os.path.exists(cache):
+        net.load_state_dict(torch.load(cache))
+        epochs = 0
     opt = torch.optim.Adam(net.parameters(), 2e-3)
     steps = epochs * (len(tr) // 64)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, 2e-3, total_steps=steps)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, 2e-3, total_steps=max(1, steps))
     for step in range(steps):
         net.train()
         idx = tr[torch.randint(0, len(tr), (64,), generator=g)]
@@ -406,6 +409,7 @@ def train_celeba_attributes(cel_img, cel_rows, epochs, report):
         if step % 200 == 0:
             print(f"  [celeba attributes] step {step}/{steps} loss {loss.item():.3f}", flush=True)
     net.eval()
+    torch.save(net.state_dict(), cache)
     with torch.no_grad():
         pv = net(x[val])
     acc = ((pv[:, :3] > 0).float() == bins[val]).float().mean(0)
@@ -424,12 +428,16 @@ def train_celeba_attributes(cel_img, cel_rows, epochs, report):
 
 
 def lighting_measures(images, source):
-    """Contrast and left/right asymmetry of the face's luminance in the tight frame (v1's)."""
-    x = tight_crops(images, source, 64).permute(0, 2, 3, 1).numpy()
-    L = srgb_to_lab(x.astype(np.float64))[..., 0]
-    face = L[:, 8:58, 10:54]
-    left, right = face[:, :, :22].mean((1, 2)), face[:, :, 22:].mean((1, 2))
-    return face.std((1, 2)), np.abs(left - right) / np.maximum(face.mean((1, 2)), 1), L[:, 20:30, 12:52].mean((1, 2))
+    """Contrast and left/right asymmetry of the face's luminance in the tight frame (v1's), and
+    the eye band's lightness (dark lenses). In chunks: L*a*b* of a whole set is gigabytes."""
+    parts = []
+    for s in range(0, len(images), 2048):
+        x = tight_crops(images[s:s + 2048], source, 64).permute(0, 2, 3, 1).numpy()
+        L = srgb_to_lab(x.astype(np.float64))[..., 0]
+        face = L[:, 8:58, 10:54]
+        left, right = face[:, :, :22].mean((1, 2)), face[:, :, 22:].mean((1, 2))
+        parts.append((face.std((1, 2)), np.abs(left - right) / np.maximum(face.mean((1, 2)), 1), L[:, 20:30, 12:52].mean((1, 2))))
+    return tuple(np.concatenate([p[k] for p in parts]) for k in range(3))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -518,7 +526,10 @@ def main():
     # --- Ethnicity and age.
     eth_net = train_ethnicity(ff, ff_rows, data["utkface"], rows["utkface"], C.ETHNICITY_EPOCHS, report,
                               os.path.join(args.out, "ethnicity.pt"))
-    eth_p = {name: predict_set(eth_net, data[name], len(rows[name])) for name in SHORT}
+    eth_cache = os.path.join(args.out, "ethnicity-predictions.npz")
+    if not os.path.exists(eth_cache):
+        np.savez(eth_cache, **{name: predict_set(eth_net, data[name], len(rows[name])) for name in SHORT})
+    eth_p = dict(np.load(eth_cache))
     utk_eth = []
     for i, r in enumerate(rows["utkface"]):
         allowed = [C.ETHNICITIES.index(e) for e in C.UTK_RACE_TO_ETHNICITIES[r["race"]]]
@@ -562,7 +573,8 @@ def main():
 
     # --- CelebA-trained attributes, lighting, skin tone, yaw.
     cel_img = np.asarray(images["celebahq"])
-    attr_of, cel_facial, cel_hair = train_celeba_attributes(cel_img, rows["celebahq"], args.epochs, report)
+    attr_of, cel_facial, cel_hair = train_celeba_attributes(cel_img, rows["celebahq"], args.epochs, report,
+                                                            os.path.join(args.out, "celeba-attributes.pt"))
     C.FACE_BOX.setdefault("fairface", C.FACE_BOX["utkface"])
     frames = {"utkface": np.asarray(images["utkface"]), "celebahq": cel_img, "fairface": aligned}
     light = {name: lighting_measures(frames[name], name) for name in SHORT}
