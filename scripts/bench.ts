@@ -8,7 +8,11 @@
  *     generation latency p50/p95 per resolution x format, requests/s at concurrency 1-8
  *     (autocannon), cached seeded hits (304 and 200 from the LRU), and the overhead of
  *     HTTP + auth + validation + limits against a bare express hello-world in the same run;
- *   - RSS of a fresh server before and after 10,000 mixed requests.
+ *   - RSS of a fresh server before and after 10,000 mixed requests;
+ *   - both pipelines of a model with a learned upscaler (issue 16): learned (the default) and
+ *     Lanczos (UPSCALER=off), 256 and 1024 px JPEG, in-process split and HTTP p50/p95, same seeds.
+ * `--pipelines-only` runs just that comparison and prints it (BENCHMARKS.md is left alone).
+ * The model is the server's: MODEL_DIR, default models/facestudio-v1.
  * Everything is sequential (one thing measured at a time) so phases do not disturb each other.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -24,7 +28,7 @@ import { openDb } from '../server/accounts/db';
 import { AccountStore } from '../server/accounts/store';
 import { loadConfig } from '../server/config/config';
 import { conditionVector } from '../server/generator/condition';
-import { FaceService } from '../server/generator/face-service';
+import { FaceService, type Pipeline } from '../server/generator/face-service';
 import { latentFromSeed } from '../server/generator/prng';
 import { applyStamp, encodeRgb, JPEG_QUALITY, resizeFace, sharpenSigma, WEBP_EFFORT, WEBP_QUALITY } from '../server/imaging/encode';
 import { stampFor } from '../server/imaging/stamp';
@@ -40,6 +44,9 @@ const QUICK = argv.includes('--quick');
 const optionValue = (name: string) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : undefined);
 const RUNTIME: 'dist' | 'tsx' = optionValue('--runtime') === 'tsx' ? 'tsx' : 'dist';
 const OUT = optionValue('--out') ?? 'BENCHMARKS.md';
+const PIPELINES_ONLY = argv.includes('--pipelines-only');
+/** Sizes and targets of issue 16's pipeline comparison (JPEG, HTTP p50). */
+const PIPELINE_TARGETS = [{ res: 256, ms: 20 }, { res: 1024, ms: 100 }] as const;
 const ROOT = path.resolve(__dirname, '..', ...(__dirname.includes(`${path.sep}dist${path.sep}`) ? ['..'] : []));
 const RESOLUTIONS = [128, 256, 512, 1024] as const;
 const FORMATS = ['jpeg', 'webp'] as const;
@@ -218,6 +225,9 @@ const report = {
     webp: [] as Array<{ effort: number; ms: number; bytes: number }>,
     legacy: undefined as undefined | { ms: number; bytes: number },
   },
+  pipelines: undefined as
+    | undefined
+    | { note?: string; rows: Array<{ pipeline: Pipeline; version: string; res: number; networks: Stats; imaging: Stats; floor: Stats; http: Stats; bytes: number }> },
   phases: [] as Array<[string, number]>,
 };
 
@@ -246,7 +256,7 @@ async function floorAndSplit(faces: FaceService) {
       for (let i = -2; i < n; i++) {
         const p = paramsFor(res, format, seed++, faces);
         const t0 = performance.now();
-        const face = await faces.rawFace(p);
+        const face = await faces.sourceFace(p);
         const t1 = performance.now();
         const rgb = await resizeFace(face, res);
         const t2 = performance.now();
@@ -589,6 +599,82 @@ async function rssPhase(key: string, dbPath: string, tmp: string) {
   report.rss.push(await rssRun('MALLOC_ARENA_MAX=2', { MALLOC_ARENA_MAX: '2' }, 1, key, dbPath, tmp));
 }
 
+/**
+ * Issue 16: the learned pipeline (generator + x2 upscaler + resize) against Lanczos (generator +
+ * resize) on the same model, seeds and machine, in the same run. In-process: networks vs
+ * imaging (resize, stamp, encode). HTTP: two servers, UPSCALER=on and UPSCALER=off, requests
+ * alternating between them so that load drift hits both alike.
+ */
+async function pipelinesPhase(modelDir: string, key: string, dbPath: string, tmp: string) {
+  const probe = await FaceService.load(modelDir, { concurrency: 1, maxQueued: 1000 });
+  const hasUpscaler = Boolean(probe.manifest.upscaler);
+  await probe.close();
+  if (!hasUpscaler) {
+    report.pipelines = { note: `${modelDir} has no upscaler entry in its manifest: only the Lanczos pipeline exists (the tables above).`, rows: [] };
+    return;
+  }
+  const pipelines: Array<{ pipeline: Pipeline; env: string }> = [{ pipeline: 'learned', env: 'on' }, { pipeline: 'lanczos', env: 'off' }];
+  const rows: NonNullable<typeof report.pipelines>['rows'] = [];
+  const services = await Promise.all(pipelines.map((p) => FaceService.load(modelDir, { concurrency: 1, maxQueued: 1000, upscaler: p.env === 'on' })));
+  const servers = [];
+  for (const p of pipelines) {
+    servers.push(await startProc(`server (UPSCALER=${p.env})`, serverArgs(RUNTIME), { DATABASE_PATH: dbPath, RATE_LIMITS: HIGH_LIMITS, LOG_LEVEL: 'info', UPSCALER: p.env }, path.join(tmp, `pipeline-${p.env}.log`), '/readyz'));
+  }
+  const agents = servers.map(() => new http.Agent({ keepAlive: true, maxSockets: 1 }));
+  const auth = { Authorization: `Token ${key}` };
+  for (const { res } of PIPELINE_TARGETS) {
+    await stampFor(res);
+    const n = QUICK ? 6 : res === 1024 ? 20 : 40;
+    const t = pipelines.map(() => ({ networks: [] as number[], imaging: [] as number[], floor: [] as number[], http: [] as number[], bytes: 0 }));
+    for (let i = -3; i < n; i++) {
+      const seed = 7_000_000 + res * 1000 + i;
+      for (const [k, faces] of services.entries()) {
+        const p = resolveParams({ resolution: res, image_format: 'jpeg' }, seed, faces.manifest.priors);
+        const t0 = performance.now();
+        const face = await faces.sourceFace(p);
+        const t1 = performance.now();
+        await faces.encode(face, p);
+        const t2 = performance.now();
+        const r = await httpGet(`${servers[k].url}/v1/generate?seed=${seed}&resolution=${res}&image_format=jpeg`, auth, agents[k]);
+        if (r.status !== 200) throw new Error(`pipeline ${pipelines[k].pipeline} ${res}: ${r.status}`);
+        if (i < 0) continue; // warm-up
+        t[k].networks.push(t1 - t0);
+        t[k].imaging.push(t2 - t1);
+        t[k].floor.push(t2 - t0);
+        t[k].http.push(r.ms);
+        t[k].bytes += r.bytes;
+      }
+    }
+    for (const [k, p] of pipelines.entries()) {
+      rows.push({ pipeline: p.pipeline, version: services[k].modelVersion, res, networks: stats(t[k].networks), imaging: stats(t[k].imaging), floor: stats(t[k].floor), http: stats(t[k].http), bytes: t[k].bytes / n });
+    }
+  }
+  agents.forEach((a) => a.destroy());
+  for (const srv of servers) await srv.stop();
+  await Promise.all(services.map((f) => f.close()));
+  report.pipelines = { rows };
+}
+
+function renderPipelines(L: string[]) {
+  const pl = report.pipelines;
+  if (!pl) return;
+  L.push('## Pipelines: learned upscaler vs Lanczos (issue 16)', '');
+  if (pl.note) {
+    L.push(pl.note, '');
+    return;
+  }
+  L.push(
+    'Same model, same seeds, same run. *learned*: generator → x2 upscaler → Lanczos-3 resize (+ the narrower unsharp mask) → stamp → JPEG; *lanczos*: generator → Lanczos-3 + unsharp mask → stamp → JPEG (UPSCALER=off). In-process columns split the floor into networks (generator, and upscaler on the learned path) and imaging; HTTP columns are a server per pipeline, requests alternating between them.',
+    '',
+  );
+  L.push('| pipeline | version | resolution | networks p50 | imaging p50 | floor p50 | HTTP p50 | HTTP p95 | n | size | target (HTTP p50) |', '|---|---|---|---|---|---|---|---|---|---|---|');
+  for (const r of pl.rows) {
+    const target = PIPELINE_TARGETS.find((x) => x.res === r.res)!.ms;
+    L.push(`| ${r.pipeline} | \`${r.version}\` | ${r.res} JPEG | ${ms(r.networks.p50)} ms | ${ms(r.imaging.p50)} ms | ${ms(r.floor.p50)} ms | ${ms(r.http.p50)} ms | ${ms(r.http.p95)} ms | ${r.http.n} | ${kb(r.bytes)} | ≤ ${target} ms: ${verdict(r.http.p50, target, 'ms')} |`);
+  }
+  L.push('');
+}
+
 // ---------------------------------------------------------------- main
 
 function buildIfStale(): string {
@@ -638,10 +724,19 @@ async function main() {
   const overloadKey = store.createKey(store.createUser({ email: 'bench-overload@example.test', username: 'benchoverload', class: 'Professional', verified: true }).id, 'bench').key;
   db.close();
 
+  const { modelDir, upscaler } = loadConfig(process.env);
+  if (PIPELINES_ONLY) {
+    await phase('pipelines: learned vs Lanczos', () => pipelinesPhase(modelDir, pro, dbPath, tmp));
+    const L: string[] = [];
+    renderPipelines(L);
+    fs.rmSync(tmp, { recursive: true, force: true });
+    process.stdout.write(L.join('\n'));
+    return;
+  }
   // In-process: the floor and the knobs (no server running yet).
-  const modelDir = loadConfig({} as NodeJS.ProcessEnv).modelDir;
-  const faces = await FaceService.load(modelDir, { concurrency: 1, maxQueued: 1000 });
-  report.facts.Model = `${faces.modelVersion} (native ${faces.manifest.resolution} px, upscaled to the requested size)`;
+
+  const faces = await FaceService.load(modelDir, { concurrency: 1, maxQueued: 1000, upscaler });
+  report.facts.Model = `${faces.modelVersion} (native ${faces.manifest.resolution} px; default pipeline: ${faces.pipeline === 'learned' ? `learned x2 upscaler to ${faces.sourceSide} px, then Lanczos-3` : 'Lanczos-3'} to the requested size)`;
   await phase('in-process floor and stage split', () => floorAndSplit(faces));
   await phase('in-process knobs', () => knobs(faces, modelDir));
   await faces.close();
@@ -687,6 +782,7 @@ async function main() {
   await srv.stop();
   await baseline.stop();
 
+  await phase('pipelines: learned vs Lanczos', () => pipelinesPhase(modelDir, pro, dbPath, tmp));
   await phase('overload (tiny queue, 16 connections)', () => overloadPhase(overloadKey, dbPath, tmp));
   await phase('RSS over 10,000 requests (fresh servers)', () => rssPhase(rssKey, dbPath, tmp));
 
@@ -743,6 +839,8 @@ function render(): string {
   L.push(`| RSS growth < 50 MB over 10,000 requests | ${mb(rssGrowth)} | ${rssGrowth < 50 * 2 ** 20 ? `**met** — ${mb(50 * 2 ** 20 - rssGrowth)} under` : `**missed** — by ${mb(rssGrowth - 50 * 2 ** 20)}`} |`);
   L.push('');
 
+  renderPipelines(L);
+
   L.push('## Generation latency and where the time goes', '');
   L.push(
     'HTTP: seeded Professional requests to the real server, distinct seeds (no cache hits), one at a time. Floor: the same work in-process without HTTP (onnxruntime + sharp through the server\'s own functions), split by stage. *HTTP + queue* = HTTP p50 − floor p50.',
@@ -757,7 +855,7 @@ function render(): string {
     }
   }
   L.push('');
-  L.push('Stage columns are medians in ms (they need not add up exactly to the floor median). Inference includes the CHW float → RGB byte conversion; it does not depend on the output size because the model renders at its native size.', '');
+  L.push('Stage columns are medians in ms (they need not add up exactly to the floor median). Inference includes the CHW float → RGB byte conversion and, when the model has one and UPSCALER is on, the learned x2 upscaler (the pipeline in the header\'s Model row); it does not depend on the output size because the networks run at their native sizes.', '');
   for (const key of ['1024/jpeg', '256/jpeg']) {
     const fl = report.floor.get(key)!;
     const h = report.http.get(key)!.s.p50;

@@ -1,9 +1,10 @@
 /**
- * npm run evaluate -- [--model DIR] [--count N] [--probe-seeds N] [--real N] [--utkface DIR] [--celebahq DIR] [--seed N] [--out DIR]
+ * npm run evaluate -- [--model DIR] [--count N] [--probe-seeds N] [--real N] [--utkface DIR] [--celebahq DIR] [--seed N] [--out DIR] [--baseline FILE]
  *
  * Proof of quality for a generator in models/: renders faces through FaceService (the code path
  * the API serves), has an independent judge (face-api, WASM, offline) score them, and writes
- * EVAL.md, eval.json and the samples.jpg contact sheet next to the model.
+ * EVAL.md, eval.json, the samples.jpg contact sheet and (with a learned upscaler)
+ * upscaler-crops.jpg next to the model.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -12,13 +13,20 @@ import { FaceService } from '../server/generator/face-service';
 import { Prng } from '../server/generator/prng';
 import { canonicalQuery, resolveParams } from '../server/params/resolve';
 import { ETHNICITIES, SEED_MAX, type GenerateParams, type ResolvedParams } from '../server/params/schema';
-import { writeContactSheet } from './eval/contact-sheet';
+import { writeContactSheet, SWEEPS } from './eval/contact-sheet';
+import { criteriaTable } from './eval/criteria';
+import { writeCropSheet } from './eval/crop-sheet';
+import { ethnicityClassifierStatus } from './eval/ethnicity';
 import { Judge, SAME_PERSON_DISTANCE, forbidNetwork, type Judgement } from './eval/judge';
+import { judgeAll } from './eval/judge-all';
 import {
-  GRID_AGES, PROBE_AGE, PROBE_MOODS, PROBE_TONES, PROBE_YAWS,
-  gridMetrics, identityMetrics, probeMetrics, realMetrics, type Gender, type GenItem, type RealItem,
+  ATTRIBUTE_SWEEPS, CHILD_AGES, GRID_AGES, PROBE_AGE, PROBE_MOODS, PROBE_TONES, PROBE_YAWS,
+  attributeIdentityMetrics, childrenMetrics, gridMetrics, identityMetrics, probeMetrics, realMetrics,
+  type Gender, type GenItem, type RealItem, type SweptAttribute,
 } from './eval/metrics';
-import { renderReport, type EvalResult, type ThresholdRow } from './eval/report';
+import { moodAccuracy } from './eval/mood';
+import { comparePipelines } from './eval/pipelines';
+import { renderReport, type EvalResult } from './eval/report';
 import { frechetDistance } from './eval/stats';
 
 const REPO = path.resolve(__dirname, '..');
@@ -34,7 +42,9 @@ const USAGE = `usage: npm run evaluate -- [options]
   --utkface DIR      UTKFace folder (images/, labels.csv) (default ../shared/datasets/utkface)
   --celebahq DIR     CelebA-HQ folder (images/, labels.csv) (default ../shared/datasets/celebahq)
   --seed N           base seed for the seeds and the photo samples (default 1)
-  --out DIR          where EVAL.md, eval.json and samples.jpg go (default: the model folder)`;
+  --out DIR          where EVAL.md, eval.json and samples.jpg go (default: the model folder)
+  --baseline FILE    an earlier eval.json (e.g. models/facestudio-v1/eval.json): its figures
+                     become a column of the criteria table`;
 
 function parseCli() {
   const { values } = parseArgs({
@@ -47,6 +57,7 @@ function parseCli() {
       celebahq: { type: 'string', default: '../shared/datasets/celebahq' },
       seed: { type: 'string', default: '1' },
       out: { type: 'string' },
+      baseline: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -74,6 +85,7 @@ function parseCli() {
     utkface: path.resolve(REPO, values.utkface!),
     celebahq: path.resolve(REPO, values.celebahq!),
     baseSeed: int('seed', values.seed, 0),
+    baseline: values.baseline ? path.resolve(REPO, values.baseline) : undefined,
   };
 }
 
@@ -105,6 +117,16 @@ function buildItems(opts: ReturnType<typeof parseCli>, priors: FaceService['mani
     for (const mood of PROBE_MOODS) items.push({ set: 'mood', probe: i, params: mk({ ...base, mood }, seed) });
     for (const view_profile of PROBE_YAWS) items.push({ set: 'yaw', probe: i, params: mk({ ...base, view_profile }, seed) });
     for (const skintone of PROBE_TONES) items.push({ set: 'skintone', probe: i, params: mk({ ...base, skintone }, seed) });
+    for (const [attribute, values] of Object.entries(ATTRIBUTE_SWEEPS) as Array<[SweptAttribute, readonly (string | number)[]]>) {
+      for (const v of values) items.push({ set: 'attribute', attribute, probe: i, params: mk({ ...base, [attribute]: v }, seed) });
+    }
+  }
+  // Children 3-12 (issue 15): twice as many seeds as a probe, every child age on each seed.
+  const childSeed = seedStream(opts.baseSeed, 105);
+  for (let i = 0; i < 2 * opts.probeSeeds; i++) {
+    const seed = childSeed();
+    const base: GenerateParams = { gender: i % 2 ? 'female' : 'male', ethnicity: ETHNICITIES[i % ETHNICITIES.length] };
+    for (const age of CHILD_AGES) items.push({ set: 'children', probe: i, params: mk({ ...base, age }, seed) });
   }
   return items;
 }
@@ -147,42 +169,20 @@ function sampleReal(opts: ReturnType<typeof parseCli>): RealItem[] {
   return out;
 }
 
-/**
- * Produces the next image while the judge works on the current one: onnxruntime infers on its
- * own thread and the judge's WASM runs on this one, so the two overlap on a busy machine.
- */
-async function judgeAll<T>(label: string, items: T[], produce: (t: T) => Promise<Buffer>, judge: Judge): Promise<Judgement[]> {
-  const out: Judgement[] = [];
-  const t0 = performance.now();
-  const start = (i: number) => {
-    const p = produce(items[i]);
-    p.catch(() => undefined);
-    return p;
-  };
-  let next = items.length ? start(0) : undefined;
-  for (let i = 0; i < items.length; i++) {
-    const bytes = await next!;
-    next = i + 1 < items.length ? start(i + 1) : undefined;
-    out.push(await judge.judgeEncoded(bytes));
-    if ((i + 1) % 25 === 0 || i + 1 === items.length) {
-      const s = (performance.now() - t0) / 1000;
-      const eta = (s / (i + 1)) * (items.length - i - 1);
-      process.stderr.write(`  ${label}: ${i + 1}/${items.length}  ${((i + 1) / s).toFixed(2)} img/s  eta ${eta.toFixed(0)} s\n`);
-    }
-  }
-  return out;
-}
-
 async function main() {
   const t0 = performance.now();
   const argv = process.argv.slice(2);
   const opts = parseCli();
   forbidNetwork();
 
+  // The default pipeline is what the API serves (learned when the model has an upscaler); the
+  // Lanczos service is the other side of issue 16's comparison.
   const faces = await FaceService.load(opts.modelDir);
+  const lanczos = faces.pipeline === 'lanczos' ? faces : await FaceService.load(opts.modelDir, { upscaler: false });
+  const services = faces === lanczos ? [faces] : [lanczos, faces];
   const judge = await Judge.load();
   const m = faces.manifest;
-  console.error(`model ${m.version} (${m.resolution} px native) from ${path.relative(REPO, opts.modelDir)}; judge backend ${judge.backend}`);
+  console.error(`model ${faces.modelVersion} (${m.resolution} px native, ${faces.pipeline} pipeline) from ${path.relative(REPO, opts.modelDir)}; judge backend ${judge.backend}`);
 
   const items = buildItems(opts, m.priors);
   const real = sampleReal(opts);
@@ -208,49 +208,70 @@ async function main() {
   const grid = gridMetrics(items, genJ);
   const identity = identityMetrics(items, genJ);
   const probes = probeMetrics(items, genJ, opts.probeSeeds);
+  const attributeIdentity = attributeIdentityMetrics(items, genJ);
+  const children = childrenMetrics(items, genJ);
+  const mood = moodAccuracy(items.map((it, i) => ({ it, j: genJ[i] })).filter((x) => x.it.set === 'mood').map((x) => ({ requested: x.it.params.mood as (typeof PROBE_MOODS)[number], expressions: x.j.expressions })));
   const realRef = realMetrics(real, realJ);
+
+  // Issue 16: both pipelines at 256 and 512 px on the grid's faces (the 256 px default-pipeline
+  // judgements are the grid's own). Grid items come first in `items`, so genSample indexes both.
+  const gridItems = gridIdx.map((i) => items[i]);
+  if (gridIdx.some((i, k) => i !== k)) throw new Error('grid items must come first');
+  const pipelines = await comparePipelines({
+    services,
+    grid: gridItems,
+    genSample,
+    realA: realA.map((i) => real[i]),
+    realDescriptors: desc(realJ, realA),
+    judge,
+    reuse: { resolution: JUDGE_RESOLUTION, pipeline: faces.pipeline, judgements: gridIdx.map((i) => genJ[i]) },
+  });
 
   fs.mkdirSync(opts.outDir, { recursive: true });
   const sheetSeed = seedStream(opts.baseSeed, 103);
-  const columnSeeds = Array.from({ length: 2 * ETHNICITIES.length }, () => sheetSeed());
-  const sheet = await writeContactSheet(
-    faces,
-    { column: (g, e) => columnSeeds[g * ETHNICITIES.length + e], lifetime: sheetSeed() },
-    path.join(opts.outDir, 'samples.jpg'),
-  );
-  await faces.close();
-
-  const thresholds: ThresholdRow[] = [
-    { metric: 'Face detected', value: grid.detected_rate, threshold: 0.9, aim: 0.95, higherIsBetter: true, percent: true },
-    { metric: 'Gender agreement', value: grid.gender_agreement, threshold: 0.9, aim: 0.92, higherIsBetter: true, percent: true },
-    { metric: 'Age MAE (years)', value: grid.age_mae, threshold: 12, aim: 10, higherIsBetter: false, percent: false },
-    { metric: 'Same seed, neighbouring ages: same person', value: identity.same_seed_neighbouring_rate, threshold: 0.7, aim: 0.8, higherIsBetter: true, percent: true },
-    { metric: 'Different seeds: different people', value: identity.different_seeds_rate, threshold: 0.9, aim: 0.95, higherIsBetter: true, percent: true },
-  ].map((r) => ({ ...r, pass: Number.isFinite(r.value) && (r.higherIsBetter ? r.value >= r.threshold : r.value <= r.threshold) }));
+  const agingSeeds = ETHNICITIES.map(() => sheetSeed());
+  const sweepSeeds = SWEEPS.map(() => sheetSeed());
+  const sheet = await writeContactSheet(faces, { aging: (e) => agingSeeds[e], sweep: (s) => sweepSeeds[s] }, path.join(opts.outDir, 'samples.jpg'));
+  // Crop sheet: the first six grid people at age 35, both pipelines, same seeds.
+  const crops = faces === lanczos
+    ? undefined
+    : await writeCropSheet(lanczos, faces, gridItems.filter((it) => it.params.age === 35).slice(0, 6).map((it) => it.params), path.join(opts.outDir, 'upscaler-crops.jpg'));
+  await Promise.all(services.map((f) => f.close()));
 
   const result: EvalResult = {
-    model: { dir: path.relative(REPO, opts.modelDir), name: m.name, version: m.version, native_resolution: m.resolution },
+    model: { dir: path.relative(REPO, opts.modelDir), name: m.name, version: faces.modelVersion, native_resolution: m.resolution, pipeline: faces.pipeline, upscaler: m.upscaler ? { version: m.upscaler.version, scale: m.upscaler.scale, training: m.upscaler.training } : null },
     judge: { package: `@vladmandic/face-api ${faceApiVersion()}`, backend: judge.backend, min_confidence: judge.minConfidence, pad_fraction: judge.padFraction, same_person_distance: SAME_PERSON_DISTANCE },
     command: `npm run evaluate${argv.length ? ' -- ' + argv.join(' ') : ''}`,
     date: new Date().toISOString(),
     runtime_s: (performance.now() - t0) / 1000,
-    options: { grid_size: opts.gridSize, grid_ages: GRID_AGES, probe_seeds: opts.probeSeeds, probe_age: PROBE_AGE, real_per_sample: opts.realPerSample, judge_resolution: JUDGE_RESOLUTION, base_seed: opts.baseSeed, utkface: opts.utkface, celebahq: opts.celebahq },
-    thresholds,
+    options: { grid_size: opts.gridSize, grid_ages: GRID_AGES, probe_seeds: opts.probeSeeds, probe_age: PROBE_AGE, real_per_sample: opts.realPerSample, judge_resolution: JUDGE_RESOLUTION, probe_faces: items.filter((it) => it.set !== 'grid' && it.set !== 'children').length, base_seed: opts.baseSeed, utkface: opts.utkface, celebahq: opts.celebahq },
+    criteria: [],
     grid,
     identity,
+    attribute_identity: attributeIdentity,
+    children,
+    mood,
     ...probes,
     frechet,
+    pipelines: { resolutions: [...new Set(pipelines.rows.map((r) => r.resolution))], rows: pipelines.rows, real128_sharpness: pipelines.real128_sharpness },
+    ethnicity_classifier: ethnicityClassifierStatus(path.join(REPO, 'models', 'eval')),
     real_reference: realRef,
     contact_sheet: { file: 'samples.jpg', bytes: sheet.bytes, faces: sheet.faces },
+    crop_sheet: crops ? { file: 'upscaler-crops.jpg', bytes: crops.bytes, seeds: crops.seeds } : null,
   };
+  const baseline = opts.baseline ? { file: path.relative(REPO, opts.baseline), data: JSON.parse(fs.readFileSync(opts.baseline, 'utf8')) as { model?: { version?: string } } } : undefined;
+  // Criteria are read from the result as eval.json will hold it, exactly as from the baseline file.
+  result.criteria = criteriaTable(JSON.parse(JSON.stringify(result)), baseline?.data);
+  if (baseline) result.baseline = { file: baseline.file, version: baseline.data.model?.version ?? 'unknown' };
 
   const faceRecords = items.map((it, i) => ({ set: it.set, chain: it.chain, probe: it.probe, query: canonicalQuery(it.params), judgement: compact(genJ[i]) }));
   fs.writeFileSync(path.join(opts.outDir, 'eval.json'), JSON.stringify({ ...result, faces: faceRecords }, roundNumbers, 1) + '\n');
   fs.writeFileSync(path.join(opts.outDir, 'EVAL.md'), renderReport(result));
 
-  for (const r of thresholds) console.log(`${r.pass ? 'PASS' : 'FAIL'}  ${r.metric}: ${fmt(r.value, r.percent)} (needs ${r.higherIsBetter ? '>=' : '<='} ${fmt(r.threshold, r.percent)})`);
+  for (const r of result.criteria) console.log(`${r.pass ? 'PASS' : 'FAIL'}  ${r.metric}: ${fmt(r.value, r.percent)} (needs ${r.higherIsBetter ? '>=' : '<='} ${fmt(r.threshold, r.percent)})`);
   console.log(`Fréchet descriptor distance: generated ${result.frechet.generated_vs_real.toFixed(3)}, real-vs-real floor ${result.frechet.real_vs_real.toFixed(3)}`);
-  console.log(`wrote ${['EVAL.md', 'eval.json', 'samples.jpg'].map((f) => path.relative(REPO, path.join(opts.outDir, f))).join(', ')} in ${result.runtime_s.toFixed(0)} s`);
+  for (const r of pipelines.rows) console.log(`${r.pipeline} ${r.resolution} px: detected ${fmt(r.detected_rate, true)}, gender ${fmt(r.gender_agreement, true)}, age MAE ${fmt(r.age_mae, false)}, Fréchet ${r.frechet.toFixed(3)}, sharpness ${r.sharpness.toFixed(1)} (real via this pipeline ${r.real_sharpness.toFixed(1)})`);
+  console.log(`wrote ${['EVAL.md', 'eval.json', 'samples.jpg', ...(crops ? ['upscaler-crops.jpg'] : [])].map((f) => path.relative(REPO, path.join(opts.outDir, f))).join(', ')} in ${result.runtime_s.toFixed(0)} s`);
 }
 
 function fmt(v: number, percent: boolean): string {

@@ -109,7 +109,10 @@ def export_upscaler(checkpoint, folder):
     net.eval()
     path = os.path.join(folder, "upscaler.onnx")
     torch.onnx.export(net, torch.zeros(1, 3, C.RESOLUTION, C.RESOLUTION), path, input_names=["x"], output_names=["y"],
-                      dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}}, opset_version=17, do_constant_folding=True)
+                      # Spatial axes stay symbolic (the net is fully convolutional): a natively
+                      # larger generator is upscaled from its own size without a re-export.
+                      dynamic_axes={"x": {0: "batch", 2: "height", 3: "width"}, "y": {0: "batch", 2: "height2", 3: "width2"}},
+                      opset_version=17, do_constant_folding=True)
     halve_initializers(path)
     patches = ck["step"] * ck.get("batch", 32)
     with open(os.path.join(folder, "manifest.json")) as f:

@@ -1,5 +1,11 @@
-import { identityMetrics, realMetrics, type GenItem, type RealItem } from '../scripts/eval/metrics';
-import type { Judgement } from '../scripts/eval/judge';
+import { criteriaTable, readPath } from '../scripts/eval/criteria';
+import { EXPRESSIONS, type Judgement } from '../scripts/eval/judge';
+import {
+  attributeIdentityMetrics, childrenMetrics, identityMetrics, probeMetrics, realMetrics, samePersonRate, type GenItem, type RealItem,
+} from '../scripts/eval/metrics';
+import { EXPRESSION_TO_MOOD, judgedMood, moodAccuracy } from '../scripts/eval/mood';
+import { boxInPixels, faceSharpness, laplacianVariance, luma } from '../scripts/eval/sharpness';
+import { slope } from '../scripts/eval/stats';
 import type { ResolvedParams } from '../server/params/schema';
 
 /**
@@ -43,5 +49,155 @@ describe('realMetrics', () => {
     const m = realMetrics(real, [judged(0), judged(1), judged(0), judged(3, 1, false)]);
     expect(m.celebahq.different_people_rate).toBeCloseTo(2 / 6);
     expect(Number.isNaN(m.utkface.different_people_rate)).toBe(true);
+  });
+});
+
+describe('samePersonRate and attributeIdentityMetrics (issue 15 pair rates)', () => {
+  const probeItem = (set: GenItem['set'], probe: number, extra: Partial<GenItem> = {}): GenItem => ({ set, probe, params: {} as ResolvedParams, ...extra });
+
+  it('a pair is the same person only when both faces are found and closer than 0.6', () => {
+    const r = samePersonRate([
+      [judged(0), judged(0, 1.3)], // distance 0.3: same
+      [judged(0), judged(1)], // distance sqrt 2: different
+      [judged(0), judged(0, 1, false)], // undetected: fails, not judged
+    ]);
+    expect(r).toMatchObject({ n: 3, judged: 2, same: 1 });
+    expect(r.same_rate).toBeCloseTo(1 / 3);
+    expect(r.mean_distance).toBeCloseTo((0.3 + Math.SQRT2) / 2);
+  });
+
+  it('pairs every value of one attribute on one seed, never across seeds or attributes, and pools the criterion attributes', () => {
+    const items: GenItem[] = [];
+    const js: Judgement[] = [];
+    // Seed 0: eyewear none/eyeglasses/sunglasses; sunglasses turns it into another person (axis 5).
+    for (const [v, j] of [['none', judged(0)], ['eyeglasses', judged(0)], ['sunglasses', judged(5)]] as const) {
+      items.push(probeItem('attribute', 0, { attribute: 'eyewear', params: { eyewear: v } as ResolvedParams }));
+      js.push(j);
+    }
+    // Seed 1: eyewear keeps the person (a different point from seed 0, so cross-seed pairs would differ).
+    for (const v of ['none', 'eyeglasses', 'sunglasses']) {
+      items.push(probeItem('attribute', 1, { attribute: 'eyewear', params: { eyewear: v } as ResolvedParams }));
+      js.push(judged(1));
+    }
+    // Seed 0 under two moods (same person) and two yaws (different people).
+    items.push(probeItem('mood', 0), probeItem('mood', 0), probeItem('yaw', 0), probeItem('yaw', 0));
+    js.push(judged(0), judged(0), judged(0), judged(7));
+    const m = attributeIdentityMetrics(items, js);
+    expect(m.per_attribute.eyewear).toMatchObject({ n: 6, same: 4 });
+    expect(m.per_attribute.mood).toMatchObject({ n: 1, same: 1 });
+    expect(m.per_attribute.view_profile).toMatchObject({ n: 1, same: 0 });
+    expect(m.per_attribute.lighting.n).toBe(0);
+    // The criterion pools eyewear and mood (not view_profile): 5 of 7 pairs.
+    expect(m.criterion.same_rate).toBeCloseTo(5 / 7);
+  });
+});
+
+describe('childrenMetrics', () => {
+  it('scores detection and age error per requested age and pairs one seed at 5 and 10', () => {
+    const items: GenItem[] = [];
+    const js: Judgement[] = [];
+    const child = (probe: number, age: number, j: Judgement) => {
+      items.push({ set: 'children', probe, params: { age } as ResolvedParams });
+      js.push(j);
+    };
+    child(0, 5, { ...judged(0), age: 7 });
+    child(0, 10, { ...judged(0), age: 9 });
+    child(1, 5, { ...judged(2), age: 5 });
+    child(1, 10, judged(3, 1, false));
+    const m = childrenMetrics(items, js);
+    expect(m.detected_rate).toBeCloseTo(3 / 4);
+    expect(m.age_mae).toBeCloseTo((2 + 1 + 0) / 3);
+    expect(m.by_age[10]).toMatchObject({ n: 2, detected: 1 });
+    expect(m.same_seed_5_10).toMatchObject({ n: 2, same: 1 });
+  });
+});
+
+describe('mood 5-way (face-api expressions onto the API moods)', () => {
+  const expr = (p: Partial<Record<(typeof EXPRESSIONS)[number], number>>) =>
+    Object.fromEntries(EXPRESSIONS.map((e) => [e, p[e] ?? 0])) as Record<(typeof EXPRESSIONS)[number], number>;
+
+  it('maps each of the seven expressions onto one of the five moods', () => {
+    expect(new Set(Object.keys(EXPRESSION_TO_MOOD))).toEqual(new Set(EXPRESSIONS));
+    expect(EXPRESSION_TO_MOOD.fearful).toBe('surprised');
+    expect(EXPRESSION_TO_MOOD.disgusted).toBe('angry');
+  });
+
+  it('sums probabilities per mood: fearful + surprised outvote a larger neutral', () => {
+    expect(judgedMood(expr({ neutral: 0.4, surprised: 0.3, fearful: 0.3 }))).toBe('surprised');
+    expect(judgedMood(expr({ neutral: 0.4, angry: 0.1, disgusted: 0.5 }))).toBe('angry');
+    expect(judgedMood(undefined)).toBeUndefined();
+  });
+
+  it('counts an undetected face as wrong and reports accuracy per mood', () => {
+    const m = moodAccuracy([
+      { requested: 'happy', expressions: expr({ happy: 0.9 }) },
+      { requested: 'happy' },
+      { requested: 'sad', expressions: expr({ sad: 0.2, neutral: 0.8 }) },
+      { requested: 'surprised', expressions: expr({ fearful: 0.7 }) },
+    ]);
+    expect(m.accuracy).toBeCloseTo(2 / 4);
+    expect(m.per_mood.happy.accuracy).toBeCloseTo(1 / 2);
+    expect(m.per_mood.sad.accuracy).toBe(0);
+    expect(m.confusion.sad.neutral).toBe(1);
+    expect(m.confusion.happy.undetected).toBe(1);
+  });
+});
+
+describe('yaw slope', () => {
+  it('is the least-squares slope of judged on requested yaw, over detected faces only', () => {
+    const yaws = [-45, -20, 0, 20, 45];
+    const items: GenItem[] = yaws.map((view_profile) => ({ set: 'yaw', probe: 0, params: { view_profile } as ResolvedParams }));
+    // Judged = 0.5 x requested + 3; an undetected face carries a wild yaw that must not count.
+    const js: Judgement[] = yaws.map((y) => ({ ...judged(0), yaw: 0.5 * y + 3 }));
+    items.push({ set: 'yaw', probe: 1, params: { view_profile: 45 } as ResolvedParams });
+    js.push({ ...judged(0, 1, false), yaw: -90 });
+    expect(probeMetrics(items, js, 2).yaw.slope).toBeCloseTo(0.5, 10);
+    expect(slope([0, 1, 2], [1, 1, 1])).toBe(0);
+  });
+});
+
+describe('face sharpness (variance of the Laplacian over the face box)', () => {
+  const SIZE = 64;
+  /** Vertical stripes of period `period` px, box-blurred `blur` times horizontally. */
+  function stripes(period: number, blur: number): Float32Array {
+    let row = Float32Array.from({ length: SIZE }, (_, x) => (Math.floor(x / (period / 2)) % 2 ? 255 : 0));
+    for (let b = 0; b < blur; b++) row = row.map((_, x) => (row[Math.max(0, x - 1)] + row[x] + row[Math.min(SIZE - 1, x + 1)]) / 3);
+    const img = new Float32Array(SIZE * SIZE);
+    for (let y = 0; y < SIZE; y++) img.set(row, y * SIZE);
+    return img;
+  }
+  const box = boxInPixels(SIZE, SIZE);
+
+  it('orders sharp > blurred > more blurred, and a flat image scores 0', () => {
+    const v = [0, 1, 3].map((b) => laplacianVariance(stripes(8, b), SIZE, SIZE, box));
+    expect(v[0]).toBeGreaterThan(v[1]);
+    expect(v[1]).toBeGreaterThan(v[2]);
+    expect(laplacianVariance(new Float32Array(SIZE * SIZE).fill(128), SIZE, SIZE, box)).toBe(0);
+  });
+
+  it('finer detail scores higher than coarser detail of the same contrast', () => {
+    expect(laplacianVariance(stripes(4, 0), SIZE, SIZE, box)).toBeGreaterThan(laplacianVariance(stripes(16, 0), SIZE, SIZE, box));
+  });
+
+  it('reads only the face box: texture outside it does not count', () => {
+    const rgb = new Uint8Array(SIZE * SIZE * 3).fill(100);
+    const flat = faceSharpness(rgb, SIZE, SIZE, 3);
+    for (let y = 0; y < SIZE; y++) for (let x = 0; x < 8; x++) rgb.fill(((x + y) % 2) * 255, (y * SIZE + x) * 3, (y * SIZE + x) * 3 + 3);
+    expect(faceSharpness(rgb, SIZE, SIZE, 3)).toBe(flat);
+    expect(luma(Uint8Array.from([255, 0, 0]), 1, 1, 3)[0]).toBeCloseTo(0.299 * 255);
+  });
+});
+
+describe('issue-15 criteria table', () => {
+  it('reads each row by path, passes on the right side of the threshold, and reads a baseline that lacks newer rows as n/a', () => {
+    const result = { grid: { detected_rate: 0.97, age_mae: 7.5 }, identity: { pairs: { '20-50': { same_rate: 0.75 } } } };
+    const baseline = { grid: { detected_rate: 0.967 } };
+    const rows = Object.fromEntries(criteriaTable(result, baseline).map((r) => [r.path, r]));
+    expect(rows['grid.detected_rate']).toMatchObject({ value: 0.97, pass: true, baseline: 0.967 });
+    expect(rows['grid.age_mae'].pass).toBe(false); // 7.5 > 7
+    expect(rows['identity.pairs.20-50.same_rate'].pass).toBe(true); // exactly the threshold
+    expect(rows['mood.accuracy'].pass).toBe(false); // absent: never a pass
+    expect(Number.isNaN(rows['grid.age_mae'].baseline)).toBe(true);
+    expect(readPath({ a: { 'b-c': 2 } }, 'a.b-c')).toBe(2);
   });
 });

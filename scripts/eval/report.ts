@@ -1,18 +1,23 @@
 import { ETHNICITIES } from '../../server/params/schema';
-import { GRID_AGES, PROBE_MOODS, type GridMetrics, type IdentityMetrics, type ProbeMetrics, type RealMetrics } from './metrics';
-
-export interface ThresholdRow {
-  metric: string;
-  value: number;
-  threshold: number;
-  aim: number;
-  higherIsBetter: boolean;
-  percent: boolean;
-  pass: boolean;
-}
+import type { CriterionRow } from './criteria';
+import { CROPS } from './crop-sheet';
+import {
+  CHILD_AGES, GRID_AGES, IDENTITY_ATTRIBUTES, PROBE_MOODS,
+  type AttributeIdentityMetrics, type ChildrenMetrics, type GridMetrics, type IdentityMetrics, type ProbeMetrics, type RealMetrics,
+} from './metrics';
+import { EXPRESSION_TO_MOOD, MOODS, type moodAccuracy } from './mood';
+import type { PipelineRow } from './pipelines';
+import { FACE_BOX } from './sharpness';
 
 export interface EvalResult extends ProbeMetrics {
-  model: { dir: string; name: string; version: string; native_resolution: number };
+  model: {
+    dir: string;
+    name: string;
+    version: string;
+    native_resolution: number;
+    pipeline: 'learned' | 'lanczos';
+    upscaler: { version: string; scale: number; training?: Record<string, unknown> } | null;
+  };
   judge: { package: string; backend: string; min_confidence: number; pad_fraction: number; same_person_distance: number };
   command: string;
   date: string;
@@ -24,16 +29,24 @@ export interface EvalResult extends ProbeMetrics {
     probe_age: number;
     real_per_sample: number;
     judge_resolution: number;
+    probe_faces: number;
     base_seed: number;
     utkface: string;
     celebahq: string;
   };
-  thresholds: ThresholdRow[];
+  criteria: CriterionRow[];
+  baseline?: { file: string; version: string };
   grid: GridMetrics;
   identity: IdentityMetrics;
+  attribute_identity: AttributeIdentityMetrics;
+  children: ChildrenMetrics;
+  mood: ReturnType<typeof moodAccuracy>;
   frechet: { generated_vs_real: number; real_vs_real: number; n_generated: number; n_real_per_sample: number };
+  pipelines: { resolutions: number[]; rows: PipelineRow[]; real128_sharpness: Record<number, number> };
+  ethnicity_classifier: { present: boolean; files: string[]; note: string };
   real_reference: RealMetrics;
   contact_sheet: { file: string; bytes: number; faces: number };
+  crop_sheet: { file: string; bytes: number; seeds: number[] } | null;
 }
 
 const pct = (v: number | null) => (v === null || !Number.isFinite(v) ? 'n/a' : `${(v * 100).toFixed(1)} %`);
@@ -45,7 +58,7 @@ export function renderReport(r: EvalResult): string {
   const g = r.grid;
   const id = r.identity;
   const out: string[] = [];
-  const allPass = r.thresholds.every((t) => t.pass);
+  const allPass = r.criteria.every((t) => t.pass);
   const perCell = g.n / (2 * ETHNICITIES.length * GRID_AGES.length);
   out.push(`# Evaluation of ${r.model.name}`);
   out.push('');
@@ -60,7 +73,7 @@ export function renderReport(r: EvalResult): string {
   );
   out.push(
     `- Faces: ${g.n} in a balanced grid (2 genders × ${ETHNICITIES.length} ethnicities × ages ${GRID_AGES.join(', ')} × ${perCell} seed${perCell === 1 ? '' : 's'}; ` +
-      `each seed keeps its gender and ethnicity across the ages), plus ${r.expression.n + r.yaw.n + r.skintone.n} attribute-probe faces. ` +
+      `each seed keeps its gender and ethnicity across the ages), plus ${r.options.probe_faces} attribute-probe faces (mood, yaw, skin tone and the attribute sweeps) and ${r.children.n} children. ` +
       `Every face goes through \`FaceService.render\` (the API's code path) at ${r.options.judge_resolution} px JPEG with \`stampless=yes\`; ` +
       `attributes not named are drawn from the seed as the API would.`,
   );
@@ -70,16 +83,19 @@ export function renderReport(r: EvalResult): string {
   );
   out.push(`- Images are given a ${Math.round(r.judge.pad_fraction * 100)} % grey border per side before detection, real and generated alike: SSD MobileNet misses most tight crops (UTKFace-style) without it.`);
   out.push('');
-  out.push(`## Resolution criteria (issue 3): ${allPass ? '**all pass**' : '**not all pass**'}`);
+  out.push(`## Resolution criteria (issue 15): ${allPass ? '**all pass**' : '**not all pass**'}`);
   out.push('');
-  out.push(row(['Metric', 'Value', 'Required', 'Aim', 'Result']));
-  out.push(row(['---', '---:', '---:', '---:', ':---:']));
-  for (const t of r.thresholds) {
-    const f = (v: number) => (t.percent ? pct(v) : num(v, 1));
+  const withBase = r.criteria.some((t) => t.baseline !== undefined);
+  out.push(row(['Metric', 'Value', 'Required', 'Result', ...(withBase ? [`Baseline \`${r.baseline?.version ?? '?'}\``] : [])]));
+  out.push(row(['---', '---:', '---:', ':---:', ...(withBase ? ['---:'] : [])]));
+  for (const t of r.criteria) {
+    const f = (v: number | undefined) => (v === undefined ? '' : t.percent ? pct(v) : num(v, 2));
     const op = t.higherIsBetter ? '≥' : '≤';
-    out.push(row([t.metric, f(t.value), `${op} ${f(t.threshold)}`, `${op} ${f(t.aim)}`, t.pass ? 'PASS' : 'FAIL']));
+    out.push(row([t.metric, f(t.value), `${op} ${f(t.threshold)}`, t.pass ? 'PASS' : 'FAIL', ...(withBase ? [f(t.baseline)] : [])]));
   }
   out.push('');
+  if (r.baseline) out.push(`Baseline column: \`${r.baseline.file}\` (n/a where that evaluation did not measure the figure).`, '');
+  out.push(`The model is served on the **${r.model.pipeline}** pipeline${r.model.upscaler ? ` (learned upscaler \`${r.model.upscaler.version}\`, x${r.model.upscaler.scale})` : ''}; every figure above comes from that pipeline unless a table says otherwise.`, '');
   out.push(`Gender agreement counts undetected faces as disagreeing; among detected faces it is ${pct(g.gender_agreement_of_detected)}. Age MAE is over the ${g.detected} detected grid faces (mean signed error ${num(g.age_bias, 1)} years).`);
   out.push('');
 
@@ -155,6 +171,75 @@ export function renderReport(r: EvalResult): string {
   out.push('');
   out.push(`Mean cheek L* by requested skintone: ${r.skintone.mean_lightness_by_requested.map((x) => `${x.requested} → ${num(x.mean, 1)}`).join(', ')}.`);
   out.push('');
+
+  out.push('### Identity across one attribute at a time (issue 15)');
+  out.push('');
+  out.push(`One seed per probe (${r.options.probe_seeds} seeds, age ${r.options.probe_age}); every pair of values of one attribute on one seed should be judged the same person (d < ${r.judge.same_person_distance}). Other attributes are what the seed draws. The criterion pools ${r.attribute_identity.criterion_attributes.join(', ')}: ${pct(r.attribute_identity.criterion.same_rate)} of ${r.attribute_identity.criterion.n} pairs.`);
+  out.push('');
+  out.push(row(['Attribute', 'Same person', 'Mean distance', 'Judged pairs']));
+  out.push(row(['---', '---:', '---:', '---:']));
+  for (const a of IDENTITY_ATTRIBUTES) {
+    const p = r.attribute_identity.per_attribute[a];
+    out.push(row([a, pct(p.same_rate), num(p.mean_distance, 3), `${p.judged} / ${p.n}`]));
+  }
+  out.push('');
+
+  const ch = r.children;
+  out.push('### Children (ages 3–12)');
+  out.push('');
+  out.push(`${ch.n} faces (${ch.n / CHILD_AGES.length} seeds × ages ${CHILD_AGES.join(', ')}): detected ${pct(ch.detected_rate)}, age MAE ${num(ch.age_mae, 1)} y (bias ${num(ch.age_bias, 1)} y, detected faces). Same seed at 5 and 10 judged the same person: ${pct(ch.same_seed_5_10.same_rate)} of ${ch.same_seed_5_10.n} (mean distance ${num(ch.same_seed_5_10.mean_distance, 3)}).`);
+  out.push('');
+  out.push(row(['Age', 'Detected', 'Age MAE', 'Bias']));
+  out.push(row(['---:', '---:', '---:', '---:']));
+  for (const a of CHILD_AGES) {
+    const x = ch.by_age[a];
+    out.push(row([a, pct(x.detected_rate), num(x.age_mae, 1), num(x.age_bias, 1)]));
+  }
+  out.push('');
+
+  out.push('### Mood, 5-way');
+  out.push('');
+  const mapping = Object.entries(EXPRESSION_TO_MOOD).filter(([e, m]) => e !== m).map(([e, m]) => `${e} → ${m}`).join(', ');
+  out.push(`face-api's seven expression probabilities are summed into the API's five moods (${mapping}; the other five map to themselves) and the largest is the judged mood; undetected faces count as wrong. Accuracy ${pct(r.mood.accuracy)} over ${r.mood.n} probe faces.`);
+  out.push('');
+  out.push(row(['Requested \\ judged', ...MOODS, 'undetected', 'accuracy']));
+  out.push(row(['---', ...MOODS.map(() => '---:'), '---:', '---:']));
+  for (const m of MOODS) out.push(row([m, ...MOODS.map((k) => r.mood.confusion[m][k]), r.mood.confusion[m].undetected, pct(r.mood.per_mood[m].accuracy)]));
+  out.push('');
+
+  out.push('### Per ethnicity (independent classifier)');
+  out.push('');
+  out.push(r.ethnicity_classifier.note);
+  out.push('');
+
+  out.push('## Learned upscaler vs Lanczos (issue 16)');
+  out.push('');
+  if (!r.model.upscaler) {
+    out.push('This model has no learned upscaler in its manifest: only the Lanczos pipeline exists. Its figures at each size are below.');
+    out.push('');
+  } else {
+    out.push(`The same ${r.pipelines.rows[0]?.n ?? 0} grid faces (same seeds and parameters) rendered at each size through both pipelines, stampless JPEG as served. *lanczos*: the ${r.model.native_resolution} px face → Lanczos-3 + unsharp mask; *learned*: → x${r.model.upscaler.scale} upscaler → Lanczos-3 + a narrower unsharp mask (server/imaging/encode.ts).`);
+    out.push('');
+  }
+  out.push(
+    `Sharpness: variance of the 4-neighbour Laplacian of luma over the face box (x ${FACE_BOX.x0}–${FACE_BOX.x1}, y ${FACE_BOX.y0}–${FACE_BOX.y1} of the side), mean over faces; higher is sharper, but noise and artefacts raise it too. ` +
+      `*Real via this pipeline*: the ${r.frechet.n_real_per_sample} real 128 px faces of the Fréchet sample reduced to ${r.model.native_resolution} px and enlarged the same way; *real 128 px*: the same faces enlarged from 128 px by the resize alone (what a perfect x2 would give). Fréchet distance against the same real sample as above (floor ${num(r.frechet.real_vs_real, 4)}).`,
+  );
+  out.push('');
+  out.push(row(['Size', 'Pipeline', 'Detected', 'Gender agreement', 'Age MAE', 'Fréchet', 'Sharpness', 'Real via this pipeline', 'Real 128 px']));
+  out.push(row(['---:', '---', '---:', '---:', '---:', '---:', '---:', '---:', '---:']));
+  for (const p of r.pipelines.rows) {
+    out.push(row([`${p.resolution} px`, p.pipeline, pct(p.detected_rate), pct(p.gender_agreement), num(p.age_mae, 1), num(p.frechet, 4), num(p.sharpness, 1), num(p.real_sharpness, 1), num(r.pipelines.real128_sharpness[p.resolution], 1)]));
+  }
+  out.push('');
+  if (r.crop_sheet) {
+    out.push(
+      `Crop sheet: [\`${r.crop_sheet.file}\`](${r.crop_sheet.file}): seeds ${r.crop_sheet.seeds.join(', ')} (grid faces at age 35), 512 px, eyes (x ${CROPS.eyes.x0}–${CROPS.eyes.x1}, y ${CROPS.eyes.y0}–${CROPS.eyes.y1}) and mouth (x ${CROPS.mouth.x0}–${CROPS.mouth.x1}, y ${CROPS.mouth.y0}–${CROPS.mouth.y1}) cut at 1:1 from the served JPEGs, Lanczos beside learned.`,
+    );
+    out.push('');
+    out.push(`![Lanczos vs learned at 512 px](${r.crop_sheet.file})`);
+    out.push('');
+  }
 
   out.push('## The judge on real photos (its own error, for scale)');
   out.push('');

@@ -18,6 +18,8 @@ export interface Config {
   databasePath: string;
   redisUrl?: string;
   modelDir: string;
+  /** Run the model's learned upscaler when it has one (UPSCALER=on, the default); off serves Lanczos. */
+  upscaler: boolean;
   trustProxy?: string | number | boolean;
   smtpUrl?: string;
   jwtSecret?: string;
@@ -66,6 +68,14 @@ function trustProxy(raw: string | undefined): Config['trustProxy'] {
 
 export const DEFAULT_MODEL = 'facestudio-v1';
 
+/** UPSCALER: on (default) or off; anything else is a typo that must not silently pick a pipeline. */
+function onOff(name: string, raw: string | undefined, fallback: boolean): boolean {
+  if (raw === undefined || raw === '') return fallback;
+  if (raw === 'on') return true;
+  if (raw === 'off') return false;
+  throw new Error(`${name} must be "on" or "off", got "${raw}"`);
+}
+
 /** Reads the environment once at start; a bad value stops the server with a clear message. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const limitsParsed = limitOverride.safeParse(json('RATE_LIMITS', env.RATE_LIMITS));
@@ -83,6 +93,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databasePath: env.DATABASE_PATH || './data/facestudio.db',
     redisUrl: env.REDIS_URL || undefined,
     modelDir: env.MODEL_DIR || path.join(root, 'models', DEFAULT_MODEL),
+    upscaler: onOff('UPSCALER', env.UPSCALER, true),
     trustProxy: trustProxy(env.TRUST_PROXY),
     smtpUrl: env.SMTP_URL || undefined,
     jwtSecret: env.JWT_SECRET || undefined,

@@ -39,6 +39,23 @@ const priorsSchema = z.object({
   yaw_sd: z.number().nonnegative(),
 }).refine((p) => p.skintone_by_ethnicity || p.skintone_by_group, { message: 'a skin-tone prior is required' });
 
+/**
+ * The optional learned upscaler (scripts/export.py --upscaler): a network that enlarges the
+ * generator's raw output by `scale` before the resize to the requested size. Its version joins
+ * the model's in X-Model-Version and ETags, because it changes the served bytes.
+ */
+export const upscalerSchema = z.object({
+  file: z.string().min(1),
+  version: z.string().min(1),
+  scale: z.number().int().min(2),
+  input: z.string(),
+  output: z.string(),
+  range: z.tuple([z.number(), z.number()]).refine(([lo, hi]) => lo < hi, { message: 'range must be increasing' }),
+  training: z.record(z.string(), z.unknown()).optional(),
+});
+
+export type UpscalerSpec = z.infer<typeof upscalerSchema>;
+
 export const manifestSchema = z.object({
   name: z.string(),
   version: z.string(),
@@ -50,6 +67,7 @@ export const manifestSchema = z.object({
   condition: z.array(z.object({ name: z.string(), offset: z.number().int(), size: z.number().int(), meaning: z.string(), values: z.array(z.string()).optional() })),
   condition_dim: z.number().int().positive(),
   priors: priorsSchema,
+  upscaler: upscalerSchema.optional(),
 });
 
 export type Manifest = z.infer<typeof manifestSchema>;

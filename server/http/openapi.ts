@@ -55,7 +55,7 @@ export function openApiDocument(config: Config) {
               headers: {
                 ...headers,
                 'X-Seed': { schema: { type: 'integer' } },
-                'X-Model-Version': { schema: { type: 'string' } },
+                'X-Model-Version': { schema: { type: 'string' }, description: 'The generator version, joined by "+<upscaler version>" when the learned upscaler made the image; it is part of the ETag.' },
                 'X-Generation-Params': { schema: { type: 'string' }, description: 'Fully resolved parameters as a query string; replaying it reproduces the image.' },
                 ETag: { schema: { type: 'string' } },
               },

@@ -37,7 +37,15 @@ const USM = { m1: 0.5, m2: 1.5, x1: 5, y2: 26, y3: 51 };
 // Deterministic output needs a fixed libvips thread pool and no operation cache surprises.
 sharp.cache(false);
 
-/** Blur radius of the unsharp mask: grows with the upscale factor (upscaling softens edges). */
+/**
+ * Blur radius of the unsharp mask: grows with the upscale factor (upscaling softens edges).
+ * `nativeSize` is the side the resize starts from: 64 px on the Lanczos path, 128 px after the
+ * learned x2 upscaler. The mask only undoes the softening of the Lanczos interpolation that
+ * follows, not missing detail, so the learned path gets the same rule on the factor that is
+ * left: a narrower mask (1.5 px instead of 2.5 px at 1024), none at 128 px (no interpolation),
+ * and nothing that would amplify the network's own fine texture into halos. The evaluation's
+ * real-photo reference goes through the same rule, so its sharpness figures stay comparable.
+ */
 export function sharpenSigma(resolution: number, nativeSize: number): number {
   return 0.5 + resolution / nativeSize / 8;
 }

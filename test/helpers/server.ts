@@ -38,7 +38,7 @@ export async function startServer(env: Record<string, string> = {}, opts: { data
   const logger = createLogger(config.logLevel, sink);
   const db = openDb(config.databasePath);
   const store = new AccountStore(db);
-  const faces = await FaceService.load(config.modelDir, { concurrency: config.generatorConcurrency, maxQueued: config.generatorQueue });
+  const faces = await FaceService.load(config.modelDir, { concurrency: config.generatorConcurrency, maxQueued: config.generatorQueue, upscaler: config.upscaler });
   const redis = config.redisUrl ? await connectRedis(config.redisUrl, () => undefined) : undefined;
   const { app } = createApp({ config, store, faces, logger, redis });
   const server = app.listen(0, '127.0.0.1');
