@@ -3,6 +3,7 @@ import { ipKeyGenerator, rateLimit, type RateLimitInfo, type Store } from 'expre
 import type { Redis } from 'ioredis';
 import type pino from 'pino';
 import type { z } from 'zod';
+import { apiKeyFrom, bearerTokenFrom } from '../auth/authorization-header';
 import { hasAdvancedParams } from '../auth/classes';
 import type { Config } from '../config/config';
 import { RecoveringRedisStore } from '../limits/redis-store';
@@ -45,9 +46,6 @@ export function accountSummary(config: Config, store: AccountStore, user: User) 
     api_keys: { active: store.listKeys(user.id).length, max: MAX_ACTIVE_KEYS },
   };
 }
-
-const BEARER = /^Bearer ([A-Za-z0-9_.-]{1,4096})$/;
-const TOKEN = /^Token ([A-Za-z0-9_-]{1,200})$/;
 
 function unauthorized(res: Response, detail: string) {
   res.setHeader('WWW-Authenticate', 'Bearer realm="facestudio"');
@@ -153,14 +151,14 @@ export function accountRoutes(deps: AccountRoutesDeps): Router {
         return unauthorized(res, 'Authentication credentials were not provided. Send Authorization: Bearer <token from login>' + (opts.allowKey ? ' or Authorization: Token <API key>.' : '.'));
       }
       let user: User | undefined;
-      const bearer = BEARER.exec(header);
+      const bearer = bearerTokenFrom(header);
+      const apiKey = apiKeyFrom(header);
       if (bearer) {
-        const claims = await jwt.verify('session', bearer[1]);
+        const claims = await jwt.verify('session', bearer);
         user = claims && store.userById(claims.userId);
       } else if (opts.allowKey) {
-        const token = TOKEN.exec(header);
-        user = token ? store.userForKey(token[1])?.user : undefined;
-      } else if (TOKEN.test(header)) {
+        user = apiKey ? store.userForKey(apiKey)?.user : undefined;
+      } else if (apiKey) {
         return unauthorized(res, 'This endpoint needs a session token, not an API key: log in and send Authorization: Bearer <token>.');
       }
       if (!user) return unauthorized(res, 'Invalid token.');
