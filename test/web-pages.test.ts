@@ -85,3 +85,30 @@ test('unknown paths stay JSON 404s; API responses are not given the page headers
   expect(api.status).toBe(401);
   expect(api.headers.get('content-security-policy')).toBeNull();
 });
+
+/** The words a reader sees: tags dropped, entities decoded, whitespace collapsed. */
+function visibleText(html: string): string {
+  return html
+    .replace(/<script[\s\S]*?<\/script>/g, ' ')
+    .replace(/<[^>]+>/g, ' ')
+    .replace(/&#39;/g, "'")
+    .replace(/&quot;/g, '"')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&')
+    .replace(/\s+/g, ' ');
+}
+
+test('/docs says how the Token key is sent, without repeating the header name, and limits per minute', async () => {
+  const text = visibleText(await (await fetch(srv.url + '/docs')).text());
+  const card = text.slice(text.indexOf('Authentication'), text.indexOf('Bearer', text.indexOf('Authentication')));
+  expect(card).toContain('API key in the Authorization header.');
+  expect(card).toContain('Authorization: Token sk-faces-…');
+  expect(text).not.toMatch(/Authorization Authorization/);
+  expect(text).not.toContain('apiKey in header');
+  // The default windows are a minute and a day: the limits read that way.
+  expect(text).toContain('Anon: 1 per minute and 60 per day');
+  expect(text).toContain('Basic: 5 per minute and 120 per day');
+  expect(text).not.toContain('burst window');
+});
+

@@ -3,6 +3,7 @@ import { USER_CLASSES, hasAdvancedParams } from '../auth/classes';
 import { PASSWORD_MIN, USERNAME_MAX, USERNAME_MIN } from '../accounts/schemas';
 import { MAX_ACTIVE_KEYS } from '../accounts/store';
 import type { Config } from '../config/config';
+import { windowText } from '../limits/describe';
 import { describeValid } from '../params/parse';
 import { PARAMS, PARAM_NAMES, SEED_MAX, type ParamName } from '../params/schema';
 import { html, page, type Html } from './layout';
@@ -11,13 +12,6 @@ import { html, page, type Html } from './layout';
 function labelOf(name: string): string {
   const s = name.replace(/_/g, ' ');
   return s[0].toUpperCase() + s.slice(1);
-}
-
-function windowText(seconds: number): string {
-  if (seconds % 86400 === 0) return seconds === 86400 ? 'day' : `${seconds / 86400} days`;
-  if (seconds % 3600 === 0) return seconds === 3600 ? 'hour' : `${seconds / 3600} hours`;
-  if (seconds % 60 === 0) return seconds === 60 ? 'minute' : `${seconds / 60} minutes`;
-  return `${seconds} s`;
 }
 
 export function plansTable(config: Config): Html {
