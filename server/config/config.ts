@@ -20,6 +20,8 @@ export interface Config {
   modelDir: string;
   trustProxy?: string | number | boolean;
   smtpUrl?: string;
+  /** Sender of verification mail (MAIL_FROM); real SMTP relays reject senders of foreign domains. */
+  mailFrom?: string;
   jwtSecret?: string;
   publicUrl?: string;
   limits: LimitTable;
@@ -85,6 +87,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     modelDir: env.MODEL_DIR || path.join(root, 'models', DEFAULT_MODEL),
     trustProxy: trustProxy(env.TRUST_PROXY),
     smtpUrl: env.SMTP_URL || undefined,
+    mailFrom: env.MAIL_FROM || undefined,
     jwtSecret: env.JWT_SECRET || undefined,
     publicUrl: env.PUBLIC_URL || undefined,
     limits,

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { USER_CLASSES, hasAdvancedParams } from '../auth/classes';
 import { PASSWORD_MIN, USERNAME_MAX, USERNAME_MIN } from '../accounts/schemas';
 import { MAX_ACTIVE_KEYS } from '../accounts/store';
+import { NO_MAIL_TEXT, type Delivery } from '../accounts/verification-notice';
 import type { Config } from '../config/config';
 import { windowText } from '../limits/describe';
 import { describeValid } from '../params/parse';
@@ -70,7 +71,21 @@ curl -H "Authorization: Token sk-faces-…" -o face.webp "${origin}/v1/generate?
   });
 }
 
-export function signupPage(): string {
+/** The "check your email" part of the sign-up page, as true for this server's mail setup. */
+function signupDone(delivery: Delivery): Html {
+  if (delivery === 'smtp') {
+    return html`<h2 id="done-h">Check your email</h2>
+  <p>We sent a verification link to <strong id="done-email"></strong>. Open it to verify your address, then create your API keys.</p>
+  <p>No email after a few minutes? Look in the spam folder, or <button type="button" class="link" id="resend">send it again</button>.</p>`;
+  }
+  return html`<h2 id="done-h">Verify your email address</h2>
+  <p>${NO_MAIL_TEXT} The verification link for <strong id="done-email"></strong> is in the operator's server log:
+    whoever runs this server can open it for you or pass it on. Then create your API keys.</p>
+  <p>Need a new link? <button type="button" class="link" id="resend">Write a new one to the server log</button>.</p>`;
+}
+
+/** Sign-up; `delivery` says whether verification mail is really sent (SMTP_URL) or only logged. */
+export function signupPage(delivery: Delivery): string {
   return page({
     title: 'Sign up',
     nav: 'signup',
@@ -94,7 +109,7 @@ export function signupPage(): string {
   <div class="field">
     <label for="email">Email</label>
     <input id="email" name="email" type="email" autocomplete="email" required aria-describedby="email-hint">
-    <p class="hint" id="email-hint">We send a link to confirm it. Only verified accounts can create API keys.</p>
+    <p class="hint" id="email-hint">${delivery === 'smtp' ? 'We send a link to confirm it.' : "This server sends no mail (development mode): the link to confirm it goes to the operator's server log."} Only verified accounts can create API keys.</p>
     <p class="field-error" id="email-error" hidden></p>
   </div>
   <div class="field">
@@ -108,9 +123,7 @@ export function signupPage(): string {
   <p>Already have an account? <a href="/login">Log in</a>.</p>
 </form>
 <section id="signup-done" class="card stack" hidden tabindex="-1" aria-labelledby="done-h">
-  <h2 id="done-h">Check your email</h2>
-  <p>We sent a verification link to <strong id="done-email"></strong>. Open it to verify your address, then create your API keys.</p>
-  <p>No email after a few minutes? Look in the spam folder, or <button type="button" class="link" id="resend">send it again</button>.</p>
+  ${signupDone(delivery)}
   <p class="status" role="status" aria-live="polite"></p>
   <p><a class="button" href="/account">Go to my account</a></p>
 </section>

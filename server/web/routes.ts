@@ -54,7 +54,9 @@ export function webRoutes(deps: { config: Config; faces: FaceService; logger: pi
   };
 
   router.get('/', secure, sendPage((req) => homePage(config, origin(config, req))));
-  router.get('/signup', secure, sendPage(signupPage));
+  // The same condition that picks the mailer (accounts/mailer.ts): no SMTP_URL, links go to the log.
+  const delivery = config.smtpUrl ? 'smtp' : 'log';
+  router.get('/signup', secure, sendPage(() => signupPage(delivery)));
   router.get('/login', secure, sendPage(loginPage));
   router.get('/account', secure, sendPage(accountPage));
   router.get('/playground', secure, sendPage(playgroundPage));
