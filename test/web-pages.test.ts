@@ -1,4 +1,5 @@
 import { PARAMS, PARAM_NAMES } from '../server/params/schema';
+import { modelQualityText } from '../server/web/pages';
 import { startServer, type TestServer } from './helpers/server';
 
 /** The web pages over plain HTTP: served, secured, self-contained (no third-party assets). */
@@ -112,3 +113,29 @@ test('/docs says how the Token key is sent, without repeating the header name, a
   expect(text).not.toContain('burst window');
 });
 
+test('the home page describes the faces as the model draws them, not as photos', async () => {
+  const text = visibleText(await (await fetch(srv.url + '/')).text());
+  expect(text).not.toMatch(/realistic|photo-?real|portrait photos/i);
+  const side = srv.faces.manifest.resolution;
+  expect(text).toContain(`draws each face at ${side}×${side} pixels; every image is enlarged from that, so faces look soft at large sizes`);
+  expect(text).toContain(srv.faces.modelVersion);
+});
+
+test('the home page states the model terms next to the plans and the free-key button', async () => {
+  const html = await (await fetch(srv.url + '/')).text();
+  const text = visibleText(html);
+  expect(text).toContain('Non-commercial use only.');
+  for (const name of ['UTKFace', 'CelebA-HQ', 'FairFace (CC BY 4.0)']) expect(text).toContain(name);
+  expect(text).toContain('MIT-licensed');
+  // Near "Get a free API key": the hero links to the terms; near "Plans": the terms are in that section.
+  const hero = html.slice(html.indexOf('Get a free API key'), html.indexOf('</section>', html.indexOf('Get a free API key')));
+  expect(hero).toContain('href="#model-terms"');
+  const plans = html.slice(html.indexOf('id="plans"'));
+  expect(plans).toContain('id="model-terms"');
+});
+
+test('the quality text follows the model: a model that draws at full size is not called soft', () => {
+  expect(String(modelQualityText({ version: 'v9', resolution: 1024 }))).toContain('draws each face at 1024×1024 pixels, the largest size you can ask for');
+  expect(String(modelQualityText({ version: 'v9', resolution: 1024 }))).not.toContain('soft');
+  expect(String(modelQualityText({ version: 'v1', resolution: 64 }))).toContain('soft at large sizes');
+});

@@ -3,6 +3,7 @@ import { accountPaths, accountSecuritySchemes } from '../accounts/openapi';
 import { TOKEN_CHALLENGE } from '../auth/identify';
 import type { Config } from '../config/config';
 import { limitsSummary } from '../limits/describe';
+import { MODEL_TERMS_TEXT } from '../web/model-terms';
 import { embedPaths, signedUrlParameters, signedUrlResponses } from './embed-openapi';
 import { describeValid } from '../params/parse';
 import { PARAMS, PARAM_NAMES } from '../params/schema';
@@ -52,7 +53,7 @@ export function openApiDocument(config: Config) {
     info: {
       title: 'Face Studio API',
       version: '1.0.0',
-      description: `Generated faces of people who do not exist. Rate limits per class: ${limits}. Seeded requests are deterministic and cacheable.`,
+      description: `Generated faces of people who do not exist. Rate limits per class: ${limits}. Seeded requests are deterministic and cacheable. ${MODEL_TERMS_TEXT}`,
       license: { name: 'MIT (server code; the model weights are for non-commercial use only)', identifier: 'MIT' },
     },
     // Relative to where this document is served, unless PUBLIC_URL names the server.
