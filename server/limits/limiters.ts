@@ -66,9 +66,8 @@ export function createLimiters(opts: {
   const limitOf = (req: Request, policy: Policy) => opts.limits[req.caller?.cls ?? 'Anon'][policy];
   const limiters: RateLimitRequestHandler[] = [];
 
-  /** Headers of the policies after `index`, read from their stores; the longest wait among the exhausted ones. */
-  const laterPolicies = async (req: Request, res: Response, index: number): Promise<number> => {
-    let wait = 0;
+  /** Appends the headers of the policies after `index`, read from their stores. */
+  const laterPolicies = async (req: Request, res: Response, index: number): Promise<void> => {
     const key = limiterKey(req);
     for (let j = index + 1; j < policies.length; j++) {
       const policy = policies[j];
@@ -80,9 +79,7 @@ export function createLimiters(opts: {
       }
       const state = peekedState({ name: policy, limit: limitOf(req, policy), windowSeconds: opts.windows[policy], key, stored });
       appendPolicyHeaders(res, state);
-      if (state.remaining === 0) wait = Math.max(wait, state.resetSeconds);
     }
-    return wait;
   };
 
   policies.forEach((policy, index) =>
@@ -107,9 +104,8 @@ export function createLimiters(opts: {
         handler: async (req: Request, res: Response) => {
           const info = (req as Request & { rateLimit?: RateLimitInfo }).rateLimit;
           const reset = info?.resetTime?.getTime() ?? Date.now() + opts.windows[policy] * 1000;
-          const own = Math.max(1, Math.ceil((reset - Date.now()) / 1000));
-          // The true wait: a later policy that is exhausted too keeps refusing after this one resets.
-          const seconds = Math.max(own, await laterPolicies(req, res, index));
+          const seconds = Math.max(1, Math.ceil((reset - Date.now()) / 1000));
+          await laterPolicies(req, res, index);
           res.setHeader('Retry-After', String(seconds));
           res.status(429).json(throttledBody(seconds));
         },
