@@ -2,8 +2,11 @@
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
-COPY package.json package-lock.json .npmrc ./
-RUN npm install --no-audit --no-fund
+COPY package.json package-lock.json ./
+# The image's npm 10 ignores allowScripts (package.json), so onnxruntime-node's postinstall
+# would download CUDA libraries this CPU server never loads; its own install script skips them
+# with this variable. The CPU runtime ships inside the package.
+RUN ONNXRUNTIME_NODE_INSTALL=skip npm install --no-audit --no-fund
 COPY tsconfig.json ./
 COPY server ./server
 COPY scripts ./scripts

@@ -354,6 +354,49 @@ describe('logs', () => {
   });
 });
 
+/** The words of a page: tags dropped, the few entities the layout writes decoded. */
+function pageText(html: string): string {
+  return html.replace(/<[^>]+>/g, ' ').replace(/&#39;/g, "'").replace(/&quot;/g, '"').replace(/&amp;/g, '&').replace(/\s+/g, ' ');
+}
+
+describe('what a new user is told about the verification link', () => {
+  test('with SMTP_URL: the API and the sign-up page say the link was emailed', async () => {
+    const p = person();
+    const res = await call('POST', '/auth/register-email', { body: p });
+    expect(res.status).toBe(201);
+    secrets.add(res.json.token);
+    expect(res.json.verification_link).toBe('emailed');
+    expect(res.json.detail).toBe(`We sent a verification link to ${p.email.toLowerCase()}. Open it to verify your address, then create your API keys.`);
+    await smtp.waitForMail(p.email.toLowerCase());
+    const page = pageText(await (await fetch(`${srv.url}/signup`)).text());
+    expect(page).toContain('Check your email');
+    expect(page).toContain('Look in the spam folder');
+    expect(page).not.toContain('server log');
+  });
+
+  test('without SMTP_URL: the API, the resend answer and the sign-up page point to the server log', async () => {
+    const local = await startServer({ RATE_LIMITS: NO_LIMITS });
+    try {
+      const p = person();
+      const res = await call('POST', '/auth/register-email', { body: p, server: local });
+      expect(res.status).toBe(201);
+      secrets.add(res.json.token);
+      expect(res.json.verification_link).toBe('server_log');
+      expect(res.json.detail).toMatch(/^This server has no mail configured \(development mode: SMTP_URL is not set\), so no email was sent\. The verification link is in the operator's server log/);
+      const resent = await call('POST', '/auth/resend-verification', { jwt: res.json.token, server: local });
+      expect(resent.status).toBe(202);
+      expect(resent.json.detail).toMatch(/server log/);
+      expect(resent.json.detail).not.toMatch(/email is on its way/);
+      const page = pageText(await (await fetch(`${local.url}/signup`)).text());
+      expect(page).toContain("The verification link for is in the operator's server log");
+      expect(page).toContain('development mode: SMTP_URL is not set');
+      expect(page).not.toMatch(/We sent|spam folder|Check your email/);
+    } finally {
+      await local.close();
+    }
+  });
+});
+
 describe('without SMTP_URL', () => {
   test('the verification link is written to the log, and works', async () => {
     const local = await startServer({ RATE_LIMITS: NO_LIMITS });

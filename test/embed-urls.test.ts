@@ -92,7 +92,7 @@ test('a body that is not JSON at all (wrong content type) is 400', async () => {
 
 test('Token auth is required: none is 401, a bad or revoked key is 401 Invalid token', async () => {
   const none = await post({ params: {} });
-  expect([none.status, none.headers.get('www-authenticate'), none.headers.get('x-user-class')]).toEqual([401, 'Token', 'Anon']);
+  expect([none.status, none.headers.get('www-authenticate'), none.headers.get('x-user-class')]).toEqual([401, 'Token realm="Face Studio"', 'Anon']);
   expect(none.body.detail).toMatch(/Authorization: Token/);
   expect(await post({}, 'sk-faces-nope')).toMatchObject({ status: 401, body: { detail: 'Invalid token.' } });
   const u = userWithKey(srv.store, 'Basic');

@@ -1,4 +1,5 @@
 import { PARAMS, PARAM_NAMES } from '../server/params/schema';
+import { modelQualityText } from '../server/web/pages';
 import { startServer, type TestServer } from './helpers/server';
 
 /** The web pages over plain HTTP: served, secured, self-contained (no third-party assets). */
@@ -84,4 +85,57 @@ test('unknown paths stay JSON 404s; API responses are not given the page headers
   const api = await fetch(srv.url + '/v1/account');
   expect(api.status).toBe(401);
   expect(api.headers.get('content-security-policy')).toBeNull();
+});
+
+/** The words a reader sees: tags dropped, entities decoded, whitespace collapsed. */
+function visibleText(html: string): string {
+  return html
+    .replace(/<script[\s\S]*?<\/script>/g, ' ')
+    .replace(/<[^>]+>/g, ' ')
+    .replace(/&#39;/g, "'")
+    .replace(/&quot;/g, '"')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&')
+    .replace(/\s+/g, ' ');
+}
+
+test('/docs says how the Token key is sent, without repeating the header name, and limits per minute', async () => {
+  const text = visibleText(await (await fetch(srv.url + '/docs')).text());
+  const card = text.slice(text.indexOf('Authentication'), text.indexOf('Bearer', text.indexOf('Authentication')));
+  expect(card).toContain('API key in the Authorization header.');
+  expect(card).toContain('Authorization: Token sk-faces-…');
+  expect(text).not.toMatch(/Authorization Authorization/);
+  expect(text).not.toContain('apiKey in header');
+  // The default windows are a minute and a day: the limits read that way.
+  expect(text).toContain('Anon: 1 per minute and 60 per day');
+  expect(text).toContain('Basic: 5 per minute and 120 per day');
+  expect(text).not.toContain('burst window');
+});
+
+test('the home page describes the faces as the model draws them, not as photos', async () => {
+  const text = visibleText(await (await fetch(srv.url + '/')).text());
+  expect(text).not.toMatch(/realistic|photo-?real|portrait photos/i);
+  const side = srv.faces.manifest.resolution;
+  expect(text).toContain(`draws each face at ${side}×${side} pixels; every image is enlarged from that, so faces look soft at large sizes`);
+  expect(text).toContain(srv.faces.modelVersion);
+});
+
+test('the home page states the model terms next to the plans and the free-key button', async () => {
+  const html = await (await fetch(srv.url + '/')).text();
+  const text = visibleText(html);
+  expect(text).toContain('Non-commercial use only.');
+  for (const name of ['UTKFace', 'CelebA-HQ', 'FairFace (CC BY 4.0)']) expect(text).toContain(name);
+  expect(text).toContain('MIT-licensed');
+  // Near "Get a free API key": the hero links to the terms; near "Plans": the terms are in that section.
+  const hero = html.slice(html.indexOf('Get a free API key'), html.indexOf('</section>', html.indexOf('Get a free API key')));
+  expect(hero).toContain('href="#model-terms"');
+  const plans = html.slice(html.indexOf('id="plans"'));
+  expect(plans).toContain('id="model-terms"');
+});
+
+test('the quality text follows the model: a model that draws at full size is not called soft', () => {
+  expect(String(modelQualityText({ version: 'v9', resolution: 1024 }))).toContain('draws each face at 1024×1024 pixels, the largest size you can ask for');
+  expect(String(modelQualityText({ version: 'v9', resolution: 1024 }))).not.toContain('soft');
+  expect(String(modelQualityText({ version: 'v1', resolution: 64 }))).toContain('soft at large sizes');
 });

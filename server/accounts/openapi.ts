@@ -66,6 +66,7 @@ export const accountSecuritySchemes = {
 export const accountPaths = {
   '/auth/register-email': {
     post: {
+      operationId: 'registerEmail',
       summary: 'Create an account',
       description: `Creates a Basic account and emails a verification link (valid ${VERIFY_LIFETIME_SECONDS / 3600} hours). Returns a session token right away; creating API keys needs the verified email. Limited to ${L.register} attempts per IP per hour.`,
       security: [],
@@ -75,6 +76,7 @@ export const accountPaths = {
   },
   '/auth/login-email': {
     post: {
+      operationId: 'loginEmail',
       summary: 'Log in',
       description: `Returns a session token. A wrong password and an unknown email get the same 401. After ${L.loginPerEmail} failed attempts for one email (or ${L.loginPerIp} in all) from one IP within ${L.loginWindowSeconds / 60} minutes, further attempts get 429.`,
       security: [],
@@ -84,6 +86,7 @@ export const accountPaths = {
   },
   '/auth/verify-email': {
     get: {
+      operationId: 'verifyEmail',
       summary: 'Verify an email address',
       description: 'The link from the verification email. Browsers (Accept: text/html) are redirected to /account; other clients get JSON.',
       security: [],
@@ -97,6 +100,7 @@ export const accountPaths = {
   },
   '/auth/resend-verification': {
     post: {
+      operationId: 'resendVerification',
       summary: 'Send the verification email again',
       description: `With a Bearer token: for that account, no body needed. Without: body {"email"}, and the answer is the same whether or not the address has an account. At most ${L.resendPerAddress} per address and ${L.resend} per IP per hour.`,
       security: [{}, { Bearer: [] }],
@@ -106,6 +110,7 @@ export const accountPaths = {
   },
   '/v1/auth/api-keys': {
     post: {
+      operationId: 'createApiKey',
       summary: 'Create an API key',
       description: `Verified email required. The full key is in this response only; the server stores a hash. At most ${MAX_ACTIVE_KEYS} active keys.`,
       security: [{ Bearer: [] }],
@@ -119,6 +124,7 @@ export const accountPaths = {
       },
     },
     get: {
+      operationId: 'listApiKeys',
       summary: 'List active API keys',
       description: 'Names and public prefixes only; never the keys.',
       security: [{ Bearer: [] }],
@@ -127,6 +133,7 @@ export const accountPaths = {
   },
   '/v1/auth/api-keys/{id}': {
     delete: {
+      operationId: 'deleteApiKey',
       summary: 'Delete (revoke) an API key',
       description: 'The key stops working at once, in every server process sharing the database.',
       security: [{ Bearer: [] }],
@@ -136,6 +143,7 @@ export const accountPaths = {
   },
   '/v1/account': {
     get: {
+      operationId: 'getAccount',
       summary: 'Class, limits and usage today',
       description: 'Usage counts generate requests that counted against the limits, per UTC day.',
       security: [{ Bearer: [] }, { Token: [] }],

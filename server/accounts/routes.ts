@@ -3,12 +3,14 @@ import { ipKeyGenerator, rateLimit, type RateLimitInfo, type Store } from 'expre
 import type { Redis } from 'ioredis';
 import type pino from 'pino';
 import type { z } from 'zod';
+import { apiKeyFrom, bearerTokenFrom } from '../auth/authorization-header';
 import { hasAdvancedParams } from '../auth/classes';
 import type { Config } from '../config/config';
 import { RecoveringRedisStore } from '../limits/redis-store';
 import { DEFAULT_AUTH_LIMITS, type AuthLimits } from './auth-limits';
 import { JwtService } from './jwt';
 import { createMailer, type Mailer } from './mailer';
+import { DELIVERY_NAME, registeredNotice, resentNotice } from './verification-notice';
 import { dummyHash, hashPassword, verifyPassword } from './passwords';
 import { createKeyBody, fieldErrors, loginBody, registerBody, resendBody } from './schemas';
 import { AccountError, MAX_ACTIVE_KEYS, usageDay, type AccountStore, type User } from './store';
@@ -45,9 +47,6 @@ export function accountSummary(config: Config, store: AccountStore, user: User) 
     api_keys: { active: store.listKeys(user.id).length, max: MAX_ACTIVE_KEYS },
   };
 }
-
-const BEARER = /^Bearer ([A-Za-z0-9_.-]{1,4096})$/;
-const TOKEN = /^Token ([A-Za-z0-9_-]{1,200})$/;
 
 function unauthorized(res: Response, detail: string) {
   res.setHeader('WWW-Authenticate', 'Bearer realm="facestudio"');
@@ -87,7 +86,7 @@ function baseUrl(config: Config, req: Request): string {
 export function accountRoutes(deps: AccountRoutesDeps): Router {
   const { config, store, logger, redis } = deps;
   const jwt = deps.jwt ?? JwtService.fromConfig(config, store, logger);
-  const mailer = deps.mailer ?? createMailer({ smtpUrl: config.smtpUrl, logger });
+  const mailer = deps.mailer ?? createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, logger });
   const limits = { ...DEFAULT_AUTH_LIMITS, ...config.authLimits, ...deps.authLimits };
   // Computed now, so the first login with an unknown email takes no longer than later ones.
   void dummyHash();
@@ -153,14 +152,14 @@ export function accountRoutes(deps: AccountRoutesDeps): Router {
         return unauthorized(res, 'Authentication credentials were not provided. Send Authorization: Bearer <token from login>' + (opts.allowKey ? ' or Authorization: Token <API key>.' : '.'));
       }
       let user: User | undefined;
-      const bearer = BEARER.exec(header);
+      const bearer = bearerTokenFrom(header);
+      const apiKey = apiKeyFrom(header);
       if (bearer) {
-        const claims = await jwt.verify('session', bearer[1]);
+        const claims = await jwt.verify('session', bearer);
         user = claims && store.userById(claims.userId);
       } else if (opts.allowKey) {
-        const token = TOKEN.exec(header);
-        user = token ? store.userForKey(token[1])?.user : undefined;
-      } else if (TOKEN.test(header)) {
+        user = apiKey ? store.userForKey(apiKey)?.user : undefined;
+      } else if (apiKey) {
         return unauthorized(res, 'This endpoint needs a session token, not an API key: log in and send Authorization: Bearer <token>.');
       }
       if (!user) return unauthorized(res, 'Invalid token.');
@@ -197,7 +196,12 @@ export function accountRoutes(deps: AccountRoutesDeps): Router {
     }
     logger.info({ userId: user.id }, 'user registered');
     sendVerification(req, user);
-    res.status(201).json({ token: await jwt.sign('session', user.id), user_id: user.id });
+    res.status(201).json({
+      token: await jwt.sign('session', user.id),
+      user_id: user.id,
+      verification_link: DELIVERY_NAME[mailer.transport],
+      detail: registeredNotice(mailer.transport, user.email),
+    });
   });
 
   router.post('/auth/login-email', noStore, json, ...loginLimits, async (req, res) => {
@@ -243,7 +247,7 @@ export function accountRoutes(deps: AccountRoutesDeps): Router {
         return;
       }
       sendVerification(req, authed);
-      res.status(202).json({ detail: `A new verification email is on its way to ${authed.email}.` });
+      res.status(202).json({ detail: resentNotice(mailer.transport, authed.email) });
       return;
     }
     const body = jsonObject(req, res);
@@ -253,7 +257,7 @@ export function accountRoutes(deps: AccountRoutesDeps): Router {
     const user = store.userByEmail(parsed.data.email);
     if (user && !user.email_verified) sendVerification(req, user);
     // The same answer whether or not the address has an account.
-    res.status(202).json({ detail: 'If that address belongs to an account that is not verified yet, a new verification email is on its way.' });
+    res.status(202).json({ detail: resentNotice(mailer.transport) });
   });
 
   router.post('/v1/auth/api-keys', noStore, jwtOnly, json, (req, res) => {

@@ -1,5 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { AccountStore, User } from '../accounts/store';
+import { apiKeyFrom, isBearerJwt, parseAuthorization } from './authorization-header';
 import type { UserClass } from './classes';
 
 export interface Caller {
@@ -16,15 +17,32 @@ declare module 'express-serve-static-core' {
   }
 }
 
-const TOKEN_HEADER = /^Token ([A-Za-z0-9_-]{1,200})$/;
+/** The challenge of spec §1: which scheme this endpoint takes, and for which protection space. */
+export const TOKEN_CHALLENGE = 'Token realm="Face Studio"';
 
-export function sendInvalidToken(res: Response): void {
+/**
+ * Why a rejected header may have been meant well: a login session (Bearer) or a bare key sent
+ * where an API key belongs. Undefined when the scheme was right and the key is simply invalid.
+ */
+export function authorizationHint(header: string): string | undefined {
+  const { scheme } = parseAuthorization(header);
+  if (scheme === 'token') return undefined;
+  if (isBearerJwt(header)) {
+    return 'API keys use the Token scheme: send Authorization: Token sk-faces-…. This Bearer token is a login session, which only the account endpoints take; create an API key on /account or with POST /v1/auth/api-keys.';
+  }
+  return 'API keys use the Token scheme: send Authorization: Token sk-faces-….';
+}
+
+/** 401 of spec §1. `detail` stays exactly "Invalid token." (clients match on it); `hint` may add why. */
+export function sendInvalidToken(res: Response, header?: string): void {
+  const hint = header === undefined ? undefined : authorizationHint(header);
   res.setHeader('X-User-Class', 'Anon');
-  res.status(401).json({ detail: 'Invalid token.' });
+  res.setHeader('WWW-Authenticate', TOKEN_CHALLENGE);
+  res.status(401).json(hint ? { detail: 'Invalid token.', hint } : { detail: 'Invalid token.' });
 }
 
 /**
- * Who is calling: no Authorization header is Anon; `Token <key>` is the key owner's class.
+ * Who is calling: no Authorization header is Anon; `Token <key>` (scheme in any case) is the key owner's class.
  * Anything else, or an unknown or revoked key, is 401: never a silent downgrade to Anon.
  * Keys are looked up on every request, so a revoked key stops working at once, in every
  * process that shares the database.
@@ -37,9 +55,9 @@ export function identifyByToken(store: AccountStore) {
       req.caller = { cls: 'Anon' };
       return next();
     }
-    const m = TOKEN_HEADER.exec(header);
-    const found = m ? store.userForKey(m[1]) : undefined;
-    if (!found) return sendInvalidToken(res);
+    const key = apiKeyFrom(header);
+    const found = key ? store.userForKey(key) : undefined;
+    if (!found) return sendInvalidToken(res, header);
     req.caller = { cls: found.user.class, user: found.user, keyId: found.keyId };
     next();
   };

@@ -22,6 +22,8 @@ export interface Config {
   upscaler: boolean;
   trustProxy?: string | number | boolean;
   smtpUrl?: string;
+  /** Sender of verification mail (MAIL_FROM); real SMTP relays reject senders of foreign domains. */
+  mailFrom?: string;
   jwtSecret?: string;
   publicUrl?: string;
   limits: LimitTable;
@@ -96,6 +98,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     upscaler: onOff('UPSCALER', env.UPSCALER, true),
     trustProxy: trustProxy(env.TRUST_PROXY),
     smtpUrl: env.SMTP_URL || undefined,
+    mailFrom: env.MAIL_FROM || undefined,
     jwtSecret: env.JWT_SECRET || undefined,
     publicUrl: env.PUBLIC_URL || undefined,
     limits,

@@ -23,6 +23,7 @@ export const signedUrlResponses = {
 export const embedPaths = {
   '/v1/embed-urls': {
     post: {
+      operationId: 'createEmbedUrl',
       summary: 'Sign a /v1/generate URL with the calling key, for <img> embeds',
       security: [{ Token: [] }],
       requestBody: {

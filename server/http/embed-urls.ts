@@ -1,12 +1,12 @@
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
 import type { AccountStore } from '../accounts/store';
-import { identifyByToken } from '../auth/identify';
+import { apiKeyFrom } from '../auth/authorization-header';
+import { identifyByToken, TOKEN_CHALLENGE } from '../auth/identify';
 import { MAX_EXPIRES_IN, rfc3986, signUrl } from '../auth/signed-url';
 import { parseGenerateQuery } from '../params/parse';
 import { corsFor } from './cors';
 
-const TOKEN_HEADER = /^Token (\S+)$/;
 export const DEFAULT_EXPIRES_IN = 3600;
 
 const bodySchema = z.strictObject({
@@ -36,10 +36,10 @@ export function embedUrlRoutes(deps: { store: AccountStore; corsOrigins: string[
     });
   };
   r.post('/v1/embed-urls', cors.actual, identifyByToken(store), parseBody, (req: Request, res: Response) => {
-    const key = TOKEN_HEADER.exec(req.headers.authorization ?? '')?.[1];
+    const key = apiKeyFrom(req.headers.authorization);
     const caller = req.caller;
     if (!caller?.user || !key) {
-      res.setHeader('WWW-Authenticate', 'Token');
+      res.setHeader('WWW-Authenticate', TOKEN_CHALLENGE);
       res.status(401).json({ detail: 'Authentication credentials were not provided: send Authorization: Token <api_key>.' });
       return;
     }

@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import { accountPaths, accountSecuritySchemes } from '../accounts/openapi';
+import { TOKEN_CHALLENGE } from '../auth/identify';
 import type { Config } from '../config/config';
+import { limitsSummary } from '../limits/describe';
+import { MODEL_TERMS_TEXT } from '../web/model-terms';
 import { embedPaths, signedUrlParameters, signedUrlResponses } from './embed-openapi';
 import { describeValid } from '../params/parse';
 import { PARAMS, PARAM_NAMES } from '../params/schema';
@@ -9,12 +12,22 @@ const errorBody = {
   type: 'object',
   properties: {
     detail: { type: 'string' },
+    hint: { type: 'string', description: 'On a 401: what was probably meant, e.g. that API keys use the Token scheme.' },
     errors: { type: 'array', items: { type: 'object', properties: { param: { type: 'string' }, message: { type: 'string' }, value: { type: 'string' } }, required: ['param', 'message'] } },
   },
   required: ['detail'],
 };
 
-/** The OpenAPI 3.1 document, generated from the same zod schemas that validate requests. */
+const plain = (description: string) => ({ description, content: { 'text/plain': { schema: { type: 'string' } } } });
+const status = (description: string, properties: Record<string, unknown>) => ({
+  description,
+  content: { 'application/json': { schema: { type: 'object', properties: { status: { type: 'string' }, ...properties }, required: ['status'] } } },
+});
+
+/**
+ * The OpenAPI 3.1 document, generated from the same zod schemas that validate requests.
+ * `npm run lint:openapi` and test/openapi-lint.test.ts keep it clean under Redocly's rules.
+ */
 export function openApiDocument(config: Config) {
   const parameters = PARAM_NAMES.map((name) => {
     const def = PARAMS[name];
@@ -28,7 +41,7 @@ export function openApiDocument(config: Config) {
       'x-tier': def.tier,
     };
   });
-  const limits = Object.entries(config.limits).map(([cls, l]) => `${cls}: ${l.burst}/burst window, ${l.daily}/day`).join('; ');
+  const limits = limitsSummary(config);
   const headers = {
     'X-User-Class': { schema: { type: 'string', enum: ['Anon', 'Basic', 'Professional', 'Enterprise'] } },
     RateLimit: { schema: { type: 'string' }, description: 'IETF draft-8 RateLimit header, one item per policy (burst, daily).' },
@@ -40,12 +53,26 @@ export function openApiDocument(config: Config) {
     info: {
       title: 'Face Studio API',
       version: '1.0.0',
-      description: `Generated faces of people who do not exist. Rate limits per class: ${limits}. Seeded requests are deterministic and cacheable.`,
+      description: `Generated faces of people who do not exist. Rate limits per class: ${limits}. Seeded requests are deterministic and cacheable. ${MODEL_TERMS_TEXT}`,
+      license: { name: 'MIT (server code; the model weights are for non-commercial use only)', identifier: 'MIT' },
     },
-    components: { securitySchemes: { Token: { type: 'apiKey', in: 'header', name: 'Authorization', description: 'Authorization: Token sk-faces-...' }, ...accountSecuritySchemes } },
+    // Relative to where this document is served, unless PUBLIC_URL names the server.
+    servers: [{ url: config.publicUrl?.replace(/\/+$/, '') || '/', description: 'This server' }],
+    components: {
+      securitySchemes: {
+        Token: {
+          type: 'apiKey',
+          in: 'header',
+          name: 'Authorization',
+          description: 'Send the header as Authorization: Token sk-faces-… (the scheme name is case-insensitive). Create keys on /account or with POST /v1/auth/api-keys.',
+        },
+        ...accountSecuritySchemes,
+      },
+    },
     paths: {
       '/v1/generate': {
         get: {
+          operationId: 'generateFace',
           summary: 'Generate one face image',
           security: [{}, { Token: [] }],
           parameters: [...parameters, ...signedUrlParameters],
@@ -63,7 +90,11 @@ export function openApiDocument(config: Config) {
             },
             304: { description: 'Not modified (seeded request whose ETag matched If-None-Match)' },
             400: json('Invalid parameters; every problem is listed'),
-            401: json('Malformed header, unknown or revoked key; invalid signed URL (the detail says why)'),
+            401: {
+              ...json('Malformed header, unknown or revoked key ("Invalid token.", maybe with a hint); invalid signed URL (the detail says why)'),
+              // A 401 never reaches the limiters, so it carries no RateLimit headers.
+              headers: { 'X-User-Class': headers['X-User-Class'], 'WWW-Authenticate': { schema: { type: 'string', const: TOKEN_CHALLENGE } } },
+            },
             ...signedUrlResponses,
             429: json('Rate limited; Retry-After says when to come back'),
             503: json('Generator at capacity; does not count against limits'),
@@ -72,9 +103,19 @@ export function openApiDocument(config: Config) {
       },
       ...accountPaths,
       ...embedPaths,
-      '/healthz': { get: { summary: 'Liveness', responses: { 200: { description: 'Alive' } } } },
-      '/readyz': { get: { summary: 'Readiness (model loaded, Redis reachable when configured)', responses: { 200: { description: 'Ready' }, 503: { description: 'Not ready' } } } },
-      '/metrics': { get: { summary: 'Prometheus metrics', responses: { 200: { description: 'Prometheus text format' } } } },
+      '/healthz': { get: { operationId: 'getLiveness', summary: 'Liveness', security: [], responses: { 200: status('Alive', {}) } } },
+      '/readyz': {
+        get: {
+          operationId: 'getReadiness',
+          summary: 'Readiness (model loaded, Redis reachable when configured)',
+          security: [],
+          responses: {
+            200: status('Ready', { checks: { type: 'object', additionalProperties: { type: 'string' } } }),
+            503: status('Not ready (the checks say which part)', { checks: { type: 'object', additionalProperties: { type: 'string' } } }),
+          },
+        },
+      },
+      '/metrics': { get: { operationId: 'getMetrics', summary: 'Prometheus metrics', security: [], responses: { 200: plain('Prometheus text format') } } },
     },
   };
 }

@@ -1,6 +1,7 @@
 import type { Request, RequestHandler, Response } from 'express';
-import { ipKeyGenerator, rateLimit, type RateLimitInfo, type Store } from 'express-rate-limit';
+import { ipKeyGenerator, rateLimit, type ClientRateLimitInfo, type RateLimitInfo, type RateLimitRequestHandler, type Store } from 'express-rate-limit';
 import type { LimitTable } from '../config/config';
+import { appendPolicyHeaders, peekedState } from './policy-headers';
 
 export type Policy = 'burst' | 'daily';
 
@@ -49,6 +50,10 @@ function limiterLogger(policy: Policy, onStoreError?: (err: unknown, info: { pol
 /**
  * The burst and daily limiters of the spec, per caller class. Every request that reaches them
  * counts (200, 304, 400 alike) except a 503 from a full generator queue, which is refunded.
+ *
+ * A 429 from one limiter ends the request before the later limiters run, so its handler reads
+ * their state without counting (a rejected request uses no daily unit) and adds their headers:
+ * every response that reached the limiters describes both policies (spec §1, Rate limits).
  */
 export function createLimiters(opts: {
   limits: LimitTable;
@@ -57,31 +62,55 @@ export function createLimiters(opts: {
   /** Called (at most every 10 s per policy) while the store fails and requests pass uncounted. */
   onStoreError?: (err: unknown, info: { policy: Policy; suppressed: number }) => void;
 }): RequestHandler[] {
-  return (['burst', 'daily'] as const).map((policy) =>
-    rateLimit({
-      windowMs: opts.windows[policy] * 1000,
-      limit: (req: Request) => opts.limits[req.caller?.cls ?? 'Anon'][policy],
-      identifier: policy,
-      standardHeaders: 'draft-8',
-      legacyHeaders: false,
-      keyGenerator: limiterKey,
-      store: opts.store(policy),
-      skipFailedRequests: true,
-      requestWasSuccessful: (_req: Request, res: Response) => res.statusCode !== 503,
-      // A limiter store outage fails open: generation stays available, and the error is logged.
-      // Why open: limits protect capacity and fairness, and the generator queue (503 when
-      // full) still bounds load without Redis; failing closed would turn a Redis outage into
-      // a full API outage for every paying caller. Exercised by test/replicas.test.ts.
-      passOnStoreError: true,
-      logger: limiterLogger(policy, opts.onStoreError),
-      validate: { trustProxy: false, xForwardedForHeader: false, ip: false },
-      handler: (req: Request, res: Response) => {
-        const info = (req as Request & { rateLimit?: RateLimitInfo }).rateLimit;
-        const reset = info?.resetTime?.getTime() ?? Date.now() + opts.windows[policy] * 1000;
-        const seconds = Math.max(1, Math.ceil((reset - Date.now()) / 1000));
-        res.setHeader('Retry-After', String(seconds));
-        res.status(429).json(throttledBody(seconds));
-      },
-    }),
+  const policies = ['burst', 'daily'] as const;
+  const limitOf = (req: Request, policy: Policy) => opts.limits[req.caller?.cls ?? 'Anon'][policy];
+  const limiters: RateLimitRequestHandler[] = [];
+
+  /** Appends the headers of the policies after `index`, read from their stores. */
+  const laterPolicies = async (req: Request, res: Response, index: number): Promise<void> => {
+    const key = limiterKey(req);
+    for (let j = index + 1; j < policies.length; j++) {
+      const policy = policies[j];
+      let stored: ClientRateLimitInfo | undefined;
+      try {
+        stored = await limiters[j].getKey(key);
+      } catch {
+        continue; // Store down: that limiter fails open anyway, so it has nothing to report.
+      }
+      const state = peekedState({ name: policy, limit: limitOf(req, policy), windowSeconds: opts.windows[policy], key, stored });
+      appendPolicyHeaders(res, state);
+    }
+  };
+
+  policies.forEach((policy, index) =>
+    limiters.push(
+      rateLimit({
+        windowMs: opts.windows[policy] * 1000,
+        limit: (req: Request) => limitOf(req, policy),
+        identifier: policy,
+        standardHeaders: 'draft-8',
+        legacyHeaders: false,
+        keyGenerator: limiterKey,
+        store: opts.store(policy),
+        skipFailedRequests: true,
+        requestWasSuccessful: (_req: Request, res: Response) => res.statusCode !== 503,
+        // A limiter store outage fails open: generation stays available, and the error is logged.
+        // Why open: limits protect capacity and fairness, and the generator queue (503 when
+        // full) still bounds load without Redis; failing closed would turn a Redis outage into
+        // a full API outage for every paying caller. Exercised by test/replicas.test.ts.
+        passOnStoreError: true,
+        logger: limiterLogger(policy, opts.onStoreError),
+        validate: { trustProxy: false, xForwardedForHeader: false, ip: false },
+        handler: async (req: Request, res: Response) => {
+          const info = (req as Request & { rateLimit?: RateLimitInfo }).rateLimit;
+          const reset = info?.resetTime?.getTime() ?? Date.now() + opts.windows[policy] * 1000;
+          const seconds = Math.max(1, Math.ceil((reset - Date.now()) / 1000));
+          await laterPolicies(req, res, index);
+          res.setHeader('Retry-After', String(seconds));
+          res.status(429).json(throttledBody(seconds));
+        },
+      }),
+    ),
   );
+  return limiters;
 }

@@ -72,6 +72,15 @@ function securityText(op: Operation, doc: Doc): string {
   return `${optional ? 'Optional: ' : ''}${schemes.join(' or ')}.`;
 }
 
+type SecurityScheme = NonNullable<NonNullable<Doc['components']>['securitySchemes']>[string];
+
+/** How a security scheme is sent, in words: "API key in the Authorization header". */
+export function schemeText(s: SecurityScheme): string {
+  if (s.type === 'http') return `HTTP ${s.scheme === 'bearer' ? 'Bearer token' : s.scheme}${s.bearerFormat ? ` (${s.bearerFormat})` : ''} in the Authorization header.`;
+  if (s.type === 'apiKey') return `API key in the ${s.name ?? ''} ${s.in === 'query' ? 'query parameter' : s.in ?? ''}.`;
+  return s.type ?? '';
+}
+
 function propertiesTable(schema: Schema, caption: string): Html {
   const props = Object.entries(schema.properties ?? {});
   if (props.length === 0) return html`<p>${schemaSummary(schema)}</p>`;
@@ -141,7 +150,7 @@ export function docsPage(docInput: unknown): string {
 ${
   schemes.length
     ? html`<section class="card" aria-labelledby="auth-h"><h2 id="auth-h">Authentication</h2><dl class="facts">${schemes.map(
-        ([name, s]) => html`<div><dt>${name}</dt><dd>${s.type === 'http' ? `HTTP ${s.scheme}${s.bearerFormat ? ` (${s.bearerFormat})` : ''}` : `${s.type} in ${s.in} ${s.name ?? ''}`}${s.description ? html`<br>${s.description}` : ''}</dd></div>`,
+        ([name, s]) => html`<div><dt>${name}</dt><dd>${schemeText(s)}${s.description ? html`<br>${s.description}` : ''}</dd></div>`,
       )}</dl></section>`
     : ''
 }

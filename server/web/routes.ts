@@ -8,7 +8,7 @@ import { openApiDocument } from '../http/openapi';
 import { resolveParams } from '../params/resolve';
 import { docsPage } from './docs';
 import { ASSETS_DIR } from './layout';
-import { accountPage, homePage, loginPage, playgroundPage, signupPage } from './pages';
+import { accountPage, homePage, loginPage, playgroundPage, SAMPLE_RESOLUTION, signupPage } from './pages';
 
 /** The face on the home page: one fixed seed, rendered once and kept in memory. */
 export const SAMPLE_SEED = 20240607;
@@ -53,8 +53,10 @@ export function webRoutes(deps: { config: Config; faces: FaceService; logger: pi
     res.type('html').send(render(req));
   };
 
-  router.get('/', secure, sendPage((req) => homePage(config, origin(config, req))));
-  router.get('/signup', secure, sendPage(signupPage));
+  router.get('/', secure, sendPage((req) => homePage(config, origin(config, req), { version: faces.modelVersion, resolution: faces.manifest.resolution })));
+  // The same condition that picks the mailer (accounts/mailer.ts): no SMTP_URL, links go to the log.
+  const delivery = config.smtpUrl ? 'smtp' : 'log';
+  router.get('/signup', secure, sendPage(() => signupPage(delivery)));
   router.get('/login', secure, sendPage(loginPage));
   router.get('/account', secure, sendPage(accountPage));
   router.get('/playground', secure, sendPage(playgroundPage));
@@ -62,7 +64,7 @@ export function webRoutes(deps: { config: Config; faces: FaceService; logger: pi
 
   let sample: Promise<Buffer> | undefined;
   router.get('/assets/sample-face.jpg', secure, async (_req, res) => {
-    sample ??= faces.render(resolveParams({ gender: 'female', age: 32, resolution: 512, image_format: 'jpeg' }, SAMPLE_SEED, faces.manifest.priors));
+    sample ??= faces.render(resolveParams({ gender: 'female', age: 32, resolution: SAMPLE_RESOLUTION, image_format: 'jpeg' }, SAMPLE_SEED, faces.manifest.priors));
     try {
       const bytes = await sample;
       res.setHeader('Cache-Control', 'public, max-age=86400');
