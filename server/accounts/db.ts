@@ -4,6 +4,9 @@ import Database from 'better-sqlite3';
 
 export type Db = Database.Database;
 
+/** The configured database does not exist yet (or holds no Face Studio schema). */
+export class DatabaseMissingError extends Error {}
+
 /** Schema history; each entry runs once, in order, inside a transaction. */
 const MIGRATIONS: string[] = [
   `CREATE TABLE users (
@@ -35,7 +38,22 @@ const MIGRATIONS: string[] = [
    CREATE INDEX api_keys_prefix ON api_keys(key_prefix);`,
 ];
 
-export function openDb(file: string): Db {
+/** The version of the schema this code creates (SQLite keeps it in PRAGMA user_version). */
+export const SQLITE_SCHEMA_VERSION = MIGRATIONS.length;
+
+/**
+ * Opens (and migrates) the SQLite database. With `mustExist`, a missing file or one without
+ * a Face Studio schema is refused with `undefined` instead of being created: the operator CLI
+ * must not leave an empty database behind a typo in DATABASE_PATH.
+ */
+export function openDb(file: string, opts: { mustExist?: boolean } = {}): Db {
+  if (opts.mustExist) {
+    if (file === ':memory:' || !fs.existsSync(file)) throw new DatabaseMissingError(`no SQLite database at ${path.resolve(file)}`);
+    const probe = new Database(file, { readonly: true, fileMustExist: true });
+    const version = probe.pragma('user_version', { simple: true }) as number;
+    probe.close();
+    if (version === 0) throw new DatabaseMissingError(`${path.resolve(file)} has no Face Studio schema`);
+  }
   if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   const db = new Database(file);
   db.pragma('journal_mode = WAL');

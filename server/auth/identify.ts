@@ -30,7 +30,7 @@ export function sendInvalidToken(res: Response): void {
  * process that shares the database.
  */
 export function identifyByToken(store: AccountStore) {
-  return (req: Request, res: Response, next: NextFunction) => {
+  return async (req: Request, res: Response, next: NextFunction) => {
     if (req.caller) return next();
     const header = req.headers.authorization;
     if (header === undefined) {
@@ -38,7 +38,7 @@ export function identifyByToken(store: AccountStore) {
       return next();
     }
     const m = TOKEN_HEADER.exec(header);
-    const found = m ? store.userForKey(m[1]) : undefined;
+    const found = m ? await store.userForKey(m[1]) : undefined;
     if (!found) return sendInvalidToken(res);
     req.caller = { cls: found.user.class, user: found.user, keyId: found.keyId };
     next();
