@@ -63,12 +63,15 @@ export function openDb(file: string, opts: { mustExist?: boolean } = {}): Db {
   return db;
 }
 
+/**
+ * One IMMEDIATE transaction takes the write lock before reading the version, so processes
+ * opening a new shared file at the same moment migrate it once (the others wait, then find
+ * nothing to do) instead of racing to create the same tables.
+ */
 function migrate(db: Db): void {
-  const current = db.pragma('user_version', { simple: true }) as number;
-  for (let v = current; v < MIGRATIONS.length; v++) {
-    db.transaction(() => {
-      db.exec(MIGRATIONS[v]);
-      db.pragma(`user_version = ${v + 1}`);
-    })();
-  }
+  db.transaction(() => {
+    const current = db.pragma('user_version', { simple: true }) as number;
+    for (let v = current; v < MIGRATIONS.length; v++) db.exec(MIGRATIONS[v]);
+    if (current < MIGRATIONS.length) db.pragma(`user_version = ${MIGRATIONS.length}`);
+  }).immediate();
 }

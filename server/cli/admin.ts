@@ -12,8 +12,8 @@ import { commandUsage, isCommand, mainUsage, type Command } from './usage';
  *   admin key:create --email E --name N      (prints only the key on stdout)
  *   admin key:list --email E
  *   admin key:revoke --id ID
- * stdout carries only results (scripts read it); the database in use, help for mistakes and
- * failures go to stderr. Failures print one line and exit non-zero.
+ * stdout carries only results (scripts read it); the database in use and failures go to
+ * stderr. A failure is one line (naming the database too) and a non-zero exit.
  */
 export class CliError extends Error {}
 
@@ -104,6 +104,9 @@ export async function runAdmin(argv: string[], config: Pick<Config, 'databaseUrl
     io.err(`admin: unknown command ${command}; run \`npm run admin -- --help\` for the list\n`);
     return 1;
   }
+  // The spec promises one line on stderr for a failure, so the database goes into that line;
+  // on success it is a line of its own (stdout stays clean for key:create either way).
+  const database = describeDatabase(config);
   let store: AccountStore | undefined;
   try {
     const values = parse(rest);
@@ -111,14 +114,16 @@ export async function runAdmin(argv: string[], config: Pick<Config, 'databaseUrl
       io.out(commandUsage(command));
       return 0;
     }
-    io.err(`admin: database ${describeDatabase(config)}\n`);
     // Only user:create may bring a database into being; anything else on a missing database
     // means the configuration points at the wrong place.
     store = await openStore(config, { create: command === 'user:create' });
-    await runCommand(command, values, store, (line) => io.out(`${line}\n`));
+    const lines: string[] = [];
+    await runCommand(command, values, store, (line) => lines.push(`${line}\n`));
+    io.err(`admin: database ${database}\n`);
+    for (const line of lines) io.out(line);
     return 0;
   } catch (err) {
-    io.err(`admin: ${message(err)}\n`);
+    io.err(`admin: ${message(err)} [database: ${database}]\n`);
     return 1;
   } finally {
     await store?.close();
