@@ -73,7 +73,7 @@ export function openApiDocument(config: Config) {
       ...accountPaths,
       ...embedPaths,
       '/healthz': { get: { summary: 'Liveness', responses: { 200: { description: 'Alive' } } } },
-      '/readyz': { get: { summary: 'Readiness (model loaded, Redis reachable when configured)', responses: { 200: { description: 'Ready' }, 503: { description: 'Not ready' } } } },
+      '/readyz': { get: { summary: 'Readiness (model loaded, account database answers, Redis reachable when configured)', responses: { 200: { description: 'Ready' }, 503: { description: 'Not ready' } } } },
       '/metrics': { get: { summary: 'Prometheus metrics', responses: { 200: { description: 'Prometheus text format' } } } },
     },
   };
