@@ -1,12 +1,5 @@
-import { execFile } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { promisify } from 'node:util';
 import { PARAM_NAMES } from '../server/params/schema';
 import { NO_LIMITS, startServer, type TestServer } from './helpers/server';
-
-const run = promisify(execFile);
 
 describe('health, metrics and OpenAPI', () => {
   let srv: TestServer;
