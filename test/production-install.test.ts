@@ -55,7 +55,7 @@ test('npm install --omit=dev of a clean copy starts the server and serves an ima
       if (Date.now() - t0 > 180_000) throw new Error(`not ready after 180 s:\n${output.join('')}`);
       await sleep(250);
     }
-    const res = await fetch(`http://127.0.0.1:${port}/v1/generate?seed=7&resolution=128`);
+    const res = await fetch(`http://127.0.0.1:${port}/v1/generate?gender=female&resolution=128`);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('image/jpeg');
     const body = Buffer.from(await res.arrayBuffer());
