@@ -25,7 +25,7 @@ import { Redis } from 'ioredis';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { openDb } from '../server/accounts/db';
-import { AccountStore } from '../server/accounts/store';
+import { SqliteAccountStore } from '../server/accounts/sqlite-store';
 import { loadConfig } from '../server/config/config';
 import { conditionVector } from '../server/generator/condition';
 import { FaceService, type Pipeline } from '../server/generator/face-service';
@@ -715,14 +715,14 @@ async function main() {
   const dbPath = path.join(tmp, 'bench.db');
   report.facts['Server runtime'] = RUNTIME === 'dist' ? `node dist/server/main.js (${buildIfStale()})` : 'node --import tsx server/main.ts';
 
-  const db = openDb(dbPath);
-  const store = new AccountStore(db);
-  const proUser = store.createUser({ email: 'bench@example.test', username: 'bench', class: 'Professional', verified: true });
-  const pro = store.createKey(proUser.id, 'bench').key;
-  const rssUser = store.createUser({ email: 'bench-rss@example.test', username: 'benchrss', class: 'Professional', verified: true });
-  const rssKey = store.createKey(rssUser.id, 'bench').key;
-  const overloadKey = store.createKey(store.createUser({ email: 'bench-overload@example.test', username: 'benchoverload', class: 'Professional', verified: true }).id, 'bench').key;
-  db.close();
+  const store = new SqliteAccountStore(openDb(dbPath));
+  const proUser = await store.createUser({ email: 'bench@example.test', username: 'bench', class: 'Professional', verified: true });
+  const pro = (await store.createKey(proUser.id, 'bench')).key;
+  const rssUser = await store.createUser({ email: 'bench-rss@example.test', username: 'benchrss', class: 'Professional', verified: true });
+  const rssKey = (await store.createKey(rssUser.id, 'bench')).key;
+  const overloadUser = await store.createUser({ email: 'bench-overload@example.test', username: 'benchoverload', class: 'Professional', verified: true });
+  const overloadKey = (await store.createKey(overloadUser.id, 'bench')).key;
+  await store.close();
 
   const { modelDir, upscaler } = loadConfig(process.env);
   if (PIPELINES_ONLY) {

@@ -62,7 +62,13 @@ export function createApp(deps: AppDeps): App {
   // After the limiters: a 429 never gets here, and a refunded 503 is not usage either.
   const countUsage = (req: Request, res: Response, next: NextFunction) => {
     const user = req.caller?.user;
-    if (user) res.on('finish', () => res.statusCode !== 503 && store.recordUsage(user.id));
+    if (user) {
+      res.on('finish', () => {
+        if (res.statusCode === 503) return;
+        // The response is gone already; a failed count is logged, never an unhandled rejection.
+        store.recordUsage(user.id).catch((err: unknown) => logger.warn({ err: err instanceof Error ? err.message : String(err), userId: user.id }, 'could not record usage'));
+      });
+    }
     next();
   };
 
@@ -74,7 +80,7 @@ export function createApp(deps: AppDeps): App {
   app.get('/openapi.json', (_req, res) => {
     res.json(openApiDocument(config));
   });
-  app.use(healthRoutes({ faces, redis, metrics }));
+  app.use(healthRoutes({ faces, redis, metrics, store, logger }));
   app.use(accountRoutes({ config, store, logger, redis }));
   app.use(webRoutes({ config, faces, logger }));
 

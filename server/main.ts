@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
-import { openDb } from './accounts/db';
-import { AccountStore } from './accounts/store';
+import { openStore } from './accounts/open-store';
+import { redactText } from './accounts/redact';
 import { createApp } from './app';
 import { loadConfig } from './config/config';
 import { FaceService } from './generator/face-service';
@@ -10,14 +10,14 @@ import { connectRedis } from './limits/redis-client';
 async function main() {
   const config = loadConfig();
   const logger = createLogger(config.logLevel);
-  const db = openDb(config.databasePath);
-  const store = new AccountStore(db);
+  // Migrates the schema first (PostgreSQL: under an advisory lock, so replicas may start together).
+  const store = await openStore(config, { onError: (err) => logger.warn({ err: redactText(err.message) }, 'database connection error') });
   const faces = await FaceService.load(config.modelDir, { concurrency: config.generatorConcurrency, maxQueued: config.generatorQueue, upscaler: config.upscaler });
   const redis = config.redisUrl ? await connectRedis(config.redisUrl, (err) => logger.warn({ err: err.message }, 'redis error')) : undefined;
 
   const { app } = createApp({ config, store, faces, logger, redis });
   const server: Server = app.listen(config.port, config.host, () => {
-    logger.info({ port: config.port, model: faces.modelVersion, redis: Boolean(redis) }, 'Face Studio listening');
+    logger.info({ port: config.port, model: faces.modelVersion, database: `${store.kind} ${store.location}`, redis: Boolean(redis) }, 'Face Studio listening');
   });
 
   let stopping = false;
@@ -29,7 +29,7 @@ async function main() {
     server.close(async () => {
       await faces.close();
       redis?.disconnect();
-      db.close();
+      await store.close();
       logger.info('stopped');
       process.exit(0);
     });
@@ -41,6 +41,6 @@ async function main() {
 }
 
 main().catch((err) => {
-  console.error(`Face Studio failed to start: ${err instanceof Error ? err.message : String(err)}`);
+  console.error(`Face Studio failed to start: ${redactText(err instanceof Error ? err.message : String(err))}`);
   process.exit(1);
 });

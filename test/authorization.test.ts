@@ -5,7 +5,7 @@ let srv: TestServer;
 let key: string;
 beforeAll(async () => {
   srv = await startServer({ RATE_LIMITS: NO_LIMITS });
-  key = userWithKey(srv.store, 'Professional').key;
+  key = (await userWithKey(srv.store, 'Professional')).key;
 });
 afterAll(() => srv.close());
 

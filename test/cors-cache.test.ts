@@ -25,10 +25,10 @@ test('CORS_ORIGINS defaults to * and is a comma-separated list', () => {
 
 describe('default CORS (*)', () => {
   let srv: TestServer;
-  let pro: ReturnType<typeof userWithKey>;
+  let pro: Awaited<ReturnType<typeof userWithKey>>;
   beforeAll(async () => {
     srv = await startServer({ RATE_LIMITS: NO_LIMITS });
-    pro = userWithKey(srv.store, 'Professional');
+    pro = await userWithKey(srv.store, 'Professional');
   });
   afterAll(() => srv.close());
 
@@ -154,10 +154,10 @@ describe('default CORS (*)', () => {
 
 describe('CORS_ORIGINS with an explicit list only', () => {
   let srv: TestServer;
-  let pro: ReturnType<typeof userWithKey>;
+  let pro: Awaited<ReturnType<typeof userWithKey>>;
   beforeAll(async () => {
     srv = await startServer({ RATE_LIMITS: NO_LIMITS, CORS_ORIGINS: `${APP}/`, CACHE_MAX_MB: '0' });
-    pro = userWithKey(srv.store, 'Professional');
+    pro = await userWithKey(srv.store, 'Professional');
   });
   afterAll(() => srv.close());
 

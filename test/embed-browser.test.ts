@@ -43,8 +43,8 @@ maybe('a page on another origin embedding signed images in headless Chromium', (
   });
 
   test('every signed <img> loads; altered and expired ones do not; fetch reads exposed headers', async () => {
-    const pro = userWithKey(srv.store, 'Professional');
-    const basic = userWithKey(srv.store, 'Basic');
+    const pro = await userWithKey(srv.store, 'Professional');
+    const basic = await userWithKey(srv.store, 'Basic');
     const exp = Math.floor(Date.now() / 1000) + 600;
     const good: Record<string, { url: string; size: number }> = {
       'pro-seeded': { url: signUrl({ gender: 'female', age: 30, seed: 42, resolution: 128 }, pro.key, exp, srv.url + '/v1/generate'), size: 128 },

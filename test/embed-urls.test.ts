@@ -1,14 +1,15 @@
 import { MAX_EXPIRES_IN, keyIdOf } from '../server/auth/signed-url';
 import { NO_LIMITS, startServer, userWithKey, type TestServer } from './helpers/server';
+import type { SqliteAccountStore } from '../server/accounts/sqlite-store';
 
 let srv: TestServer;
-let pro: ReturnType<typeof userWithKey>;
-let basic: ReturnType<typeof userWithKey>;
+let pro: Awaited<ReturnType<typeof userWithKey>>;
+let basic: Awaited<ReturnType<typeof userWithKey>>;
 
 beforeAll(async () => {
   srv = await startServer({ RATE_LIMITS: NO_LIMITS });
-  pro = userWithKey(srv.store, 'Professional');
-  basic = userWithKey(srv.store, 'Basic');
+  pro = await userWithKey(srv.store, 'Professional');
+  basic = await userWithKey(srv.store, 'Basic');
 });
 afterAll(() => srv.close());
 
@@ -95,23 +96,23 @@ test('Token auth is required: none is 401, a bad or revoked key is 401 Invalid t
   expect([none.status, none.headers.get('www-authenticate'), none.headers.get('x-user-class')]).toEqual([401, 'Token realm="Face Studio"', 'Anon']);
   expect(none.body.detail).toMatch(/Authorization: Token/);
   expect(await post({}, 'sk-faces-nope')).toMatchObject({ status: 401, body: { detail: 'Invalid token.' } });
-  const u = userWithKey(srv.store, 'Basic');
-  srv.store.revokeKey(u.keyId);
+  const u = await userWithKey(srv.store, 'Basic');
+  await srv.store.revokeKey(u.keyId);
   expect(await post({}, u.key)).toMatchObject({ status: 401, body: { detail: 'Invalid token.' } });
 });
 
 test('a key made before signed URLs gets its signing secret on first use of this endpoint', async () => {
-  const u = userWithKey(srv.store, 'Professional');
-  srv.store.db.prepare('UPDATE api_keys SET signing_secret = NULL WHERE id = ?').run(u.keyId);
+  const u = await userWithKey(srv.store, 'Professional');
+  (srv.store as SqliteAccountStore).db.prepare('UPDATE api_keys SET signing_secret = NULL WHERE id = ?').run(u.keyId);
   const r = await post({ params: { seed: 1, resolution: 128 } }, u.key);
   expect(r.status).toBe(201);
   expect((await fetch(`${srv.url}${r.body.url}`)).status).toBe(200);
 });
 
 test('URLs issued for a key die with the key', async () => {
-  const u = userWithKey(srv.store, 'Professional');
+  const u = await userWithKey(srv.store, 'Professional');
   const r = await post({ params: { resolution: 128 } }, u.key);
-  srv.store.revokeKey(u.keyId);
+  await srv.store.revokeKey(u.keyId);
   const res = await fetch(`${srv.url}${r.body.url}`);
   expect(res.status).toBe(401);
   expect(((await res.json()) as { detail: string }).detail).toMatch(/revoked/);

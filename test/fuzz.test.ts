@@ -29,11 +29,11 @@ const keys: Record<'basic' | 'pro' | 'enterprise' | 'revoked', string> = { basic
 beforeAll(async () => {
   srv = await startServer({ RATE_LIMITS: NO_LIMITS, GENERATOR_QUEUE: '256', LOG_LEVEL: 'info' });
   port = Number(new URL(srv.url).port);
-  keys.basic = userWithKey(srv.store, 'Basic').key;
-  keys.pro = userWithKey(srv.store, 'Professional').key;
-  keys.enterprise = userWithKey(srv.store, 'Enterprise').key;
-  const revoked = userWithKey(srv.store, 'Professional');
-  srv.store.revokeKey(revoked.keyId);
+  keys.basic = (await userWithKey(srv.store, 'Basic')).key;
+  keys.pro = (await userWithKey(srv.store, 'Professional')).key;
+  keys.enterprise = (await userWithKey(srv.store, 'Enterprise')).key;
+  const revoked = await userWithKey(srv.store, 'Professional');
+  await srv.store.revokeKey(revoked.keyId);
   keys.revoked = revoked.key;
 });
 afterAll(() => srv.close());

@@ -9,9 +9,9 @@ let enterprise: string;
 
 beforeAll(async () => {
   srv = await startServer({ RATE_LIMITS: NO_LIMITS });
-  basic = userWithKey(srv.store, 'Basic').key;
-  pro = userWithKey(srv.store, 'Professional').key;
-  enterprise = userWithKey(srv.store, 'Enterprise').key;
+  basic = (await userWithKey(srv.store, 'Basic')).key;
+  pro = (await userWithKey(srv.store, 'Professional')).key;
+  enterprise = (await userWithKey(srv.store, 'Enterprise')).key;
 });
 afterAll(() => srv.close());
 
@@ -153,9 +153,9 @@ describe('authentication', () => {
   });
 
   test('a revoked key is 401 at once', async () => {
-    const { key, keyId } = userWithKey(srv.store, 'Professional');
+    const { key, keyId } = await userWithKey(srv.store, 'Professional');
     expect((await get('resolution=128', key)).status).toBe(200);
-    srv.store.revokeKey(keyId);
+    await srv.store.revokeKey(keyId);
     expect((await get('resolution=128', key)).status).toBe(401);
   });
 });

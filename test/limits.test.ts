@@ -42,14 +42,14 @@ describe('in-memory limits (short windows)', () => {
   });
 
   test('RateLimit-Policy and RateLimit describe both policies with the class quota', async () => {
-    const { key } = userWithKey(srv.store, 'Basic');
+    const { key } = await userWithKey(srv.store, 'Basic');
     const res = await get(srv, 'resolution=128', key);
     expect(res.headers.get('ratelimit-policy')).toMatch(/^"burst"; q=3; w=4; pk=:[^:]+:, "daily"; q=100; w=3600; pk=:[^:]+:$/);
     expect(res.headers.get('ratelimit')).toMatch(/^"burst"; r=2; t=\d, "daily"; r=99; t=\d+$/);
   });
 
   test('400s after authentication count; 401s do not', async () => {
-    const { key } = userWithKey(srv.store, 'Basic');
+    const { key } = await userWithKey(srv.store, 'Basic');
     for (let i = 0; i < 5; i++) expect((await get(srv, '', 'sk-faces-bogus')).status).toBe(401);
     expect((await get(srv, 'age=200', key)).status).toBe(400);
     expect((await get(srv, 'seed=3', key)).status).toBe(400);
@@ -58,8 +58,8 @@ describe('in-memory limits (short windows)', () => {
   });
 
   test('users are limited per account, not per key', async () => {
-    const { key, userId } = userWithKey(srv.store, 'Basic');
-    const second = srv.store.createKey(userId, 'second').key;
+    const { key, userId } = await userWithKey(srv.store, 'Basic');
+    const second = (await srv.store.createKey(userId, 'second')).key;
     expect((await get(srv, 'resolution=128', key)).status).toBe(200);
     expect((await get(srv, 'resolution=128', second)).status).toBe(200);
     expect((await get(srv, 'resolution=128', key)).status).toBe(200);
@@ -75,7 +75,7 @@ describe('limits stay exact on a full generator queue', () => {
       GENERATOR_CONCURRENCY: '1',
     });
     try {
-      const { key } = userWithKey(srv.store, 'Professional');
+      const { key } = await userWithKey(srv.store, 'Professional');
       const results = await Promise.all(Array.from({ length: 12 }, (_, i) => get(srv, `resolution=1024&seed=${i + 1}`, key)));
       const statuses = results.map((r) => r.status);
       expect(statuses).toContain(200);
@@ -119,7 +119,7 @@ describe('Redis-backed limits shared by two app instances', () => {
   });
 
   test('burst and daily counts hold across both instances, 304s included', async () => {
-    const { key } = userWithKey(a.store, 'Professional');
+    const { key } = await userWithKey(a.store, 'Professional');
     const first = await get(a, 'seed=5&resolution=128', key);
     expect(first.status).toBe(200);
     const etag = first.headers.get('etag')!;

@@ -1,12 +1,5 @@
-import { execFile } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { promisify } from 'node:util';
 import { PARAM_NAMES } from '../server/params/schema';
 import { NO_LIMITS, startServer, type TestServer } from './helpers/server';
-
-const run = promisify(execFile);
 
 describe('health, metrics and OpenAPI', () => {
   let srv: TestServer;
@@ -62,45 +55,4 @@ describe('health, metrics and OpenAPI', () => {
   });
 });
 
-describe('operator CLI', () => {
-  const db = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'facestudio-cli-')), 'cli.db');
-  // Exactly as the spec spells it, so the one-line stderr promise covers npm's own output too.
-  const admin = (...args: string[]) =>
-    run('npm', ['run', '--silent', 'admin', '--', ...args], { env: { ...process.env, DATABASE_PATH: db }, cwd: path.join(__dirname, '..') });
-
-  test('creates a user, sets the class, issues, lists and revokes keys; keys work against the server', async () => {
-    const created = JSON.parse((await admin('user:create', '--email', 'op@example.test', '--username', 'op', '--name', 'Op', '--verified')).stdout);
-    expect(created).toMatchObject({ email: 'op@example.test', class: 'Basic', email_verified: true });
-    expect(JSON.parse((await admin('user:set-class', '--email', 'op@example.test', '--class', 'Professional')).stdout).class).toBe('Professional');
-    const { stdout } = await admin('key:create', '--email', 'op@example.test', '--name', 'ci');
-    expect(stdout).toMatch(/^sk-faces-[A-Za-z0-9]{40}\n$/);
-    const key = stdout.trim();
-    const listed = (await admin('key:list', '--email', 'op@example.test')).stdout.trim().split('\n').map((l) => JSON.parse(l));
-    expect(listed).toEqual([expect.objectContaining({ name: 'ci', key_prefix: key.slice(0, 17) })]);
-    expect(JSON.stringify(listed)).not.toContain(key);
-
-    const srv = await startServer({}, { databasePath: db });
-    try {
-      const ok = await fetch(`${srv.url}/v1/generate?seed=3&resolution=128`, { headers: { Authorization: `Token ${key}` } });
-      expect(ok.status).toBe(200);
-      expect(ok.headers.get('x-user-class')).toBe('Professional');
-      await admin('key:revoke', '--id', listed[0].id);
-      const revoked = await fetch(`${srv.url}/v1/generate`, { headers: { Authorization: `Token ${key}` } });
-      expect(revoked.status).toBe(401);
-    } finally {
-      await srv.close();
-    }
-  });
-
-  test.each([
-    [['user:set-class', '--email', 'nobody@example.test', '--class', 'Basic'], /No user with email/],
-    [['user:set-class', '--email', 'op@example.test', '--class', 'Gold'], /--class must be one of/],
-    [['key:revoke', '--id', 'missing'], /no active key/],
-    [['user:create', '--email', 'x@example.test'], /--username is required/],
-    [['frobnicate'], /unknown command/],
-  ])('%j fails with one line on stderr and a non-zero exit', async (args, message) => {
-    await expect(admin(...args)).rejects.toMatchObject({ code: 1, stderr: expect.stringMatching(message) });
-    const err = await admin(...args).catch((e) => e);
-    expect(err.stderr.trim().split('\n')).toHaveLength(1);
-  });
-});
+// The operator CLI is tested on both account backends in test/admin-cli.test.ts.

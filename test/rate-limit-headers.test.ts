@@ -37,7 +37,7 @@ describe.each([
   afterAll(() => srv.close());
 
   test('200, 304, 400, burst 429 and daily 429 each carry the burst and the daily policy', async () => {
-    const { key } = userWithKey(srv.store, 'Professional');
+    const { key } = await userWithKey(srv.store, 'Professional');
     const seen: { status: number; rl: ReturnType<typeof items>; policy: ReturnType<typeof items>; retry: number }[] = [];
     const record = async (res: Response) => {
       await res.arrayBuffer();

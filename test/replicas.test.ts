@@ -1,5 +1,5 @@
 /**
- * Limits across replicas: three real server PROCESSES (server/main.ts via tsx, as `npm run dev`
+ * Limits and accounts across replicas: three real server PROCESSES (server/main.ts via tsx, as `npm run dev`
  * starts it) on different ports share one SQLite file and one real Redis.
  *
  * The Redis is a private `redis-server` this test starts on a free port (no persistence), so
@@ -9,15 +9,23 @@
  * Documented behaviour when Redis is down: limits FAIL OPEN (requests are served uncounted,
  * every process stays up, /healthz 200, /readyz 503), and counting resumes as soon as Redis is
  * back. Why open: see server/limits/limiters.ts and the README.
+ *
+ * Accounts across replicas, on each backend (three processes sharing one PostgreSQL database,
+ * or one SQLite file in WAL mode): keys and revocations are seen by every process at once, the
+ * five-key limit and unique emails hold under concurrency, and a process killed with SIGKILL
+ * mid-write loses nothing it acknowledged and leaves nothing half-written.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import { openDb, type Db } from '../server/accounts/db';
-import { AccountStore } from '../server/accounts/store';
+import { openStore } from '../server/accounts/open-store';
+import { hashPassword } from '../server/accounts/passwords';
+import type { AccountStore } from '../server/accounts/store';
 import { freePort } from '../scripts/lib/free-port';
+import { BACKENDS, createTestDatabase, type TestDatabase } from './helpers/database';
+import { NO_LIMITS } from './helpers/server';
 
 jest.setTimeout(300_000);
 
@@ -139,37 +147,23 @@ async function waitOutBurst(outcomes: Outcome[]): Promise<void> {
 
 let redis: RedisServer;
 let replicas: Replica[] = [];
-let db: Db;
 let store: AccountStore;
-let dir: string;
+let limitsDb: TestDatabase;
 let tag = 0;
 
-function newBasicKey(): { key: string; userId: string } {
+async function newBasicKey(): Promise<{ key: string; userId: string }> {
   tag++;
-  const user = store.createUser({ email: `replica-${process.pid}-${tag}@example.test`, username: `replica${process.pid}x${tag}`, class: 'Basic', verified: true });
-  return { key: store.createKey(user.id, 'replicas').key, userId: user.id };
+  const user = await store.createUser({ email: `replica-${process.pid}-${tag}@example.test`, username: `replica${process.pid}x${tag}`, class: 'Basic', verified: true });
+  return { key: (await store.createKey(user.id, 'replicas')).key, userId: user.id };
 }
 
 beforeAll(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'facestudio-replicas-'));
-  const databasePath = path.join(dir, 'shared.db');
-  db = openDb(databasePath);
-  store = new AccountStore(db);
   redis = new RedisServer(await freePort());
   await redis.start();
-  const env = {
-    DATABASE_PATH: databasePath,
-    REDIS_URL: redis.url,
-    RATE_LIMITS: JSON.stringify({ Basic: BASIC }),
-    RATE_LIMIT_WINDOWS: JSON.stringify(WINDOWS),
-    LOG_LEVEL: 'warn',
-    GENERATOR_QUEUE: '64',
-  };
-  replicas = await Promise.all(Array.from({ length: REPLICAS }, () => startReplica(env)));
 });
 
 afterAll(async () => {
-  // Leave nothing behind: counters, the three servers, the private Redis, the database.
+  // Leave nothing behind: counters and the private Redis (each describe stops its servers).
   try {
     const client = new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
     client.on('error', () => undefined);
@@ -180,15 +174,31 @@ afterAll(async () => {
   } catch {
     // Redis already gone: nothing to clean.
   }
-  await Promise.all(replicas.map(stopReplica));
   await redis?.kill();
-  db?.close();
-  if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
 
 describe('three server processes sharing one Redis', () => {
+  beforeAll(async () => {
+    limitsDb = await createTestDatabase('sqlite', 'replicas-limits');
+    store = await openStore(limitsDb.config);
+    const env = {
+      ...limitsDb.env,
+      REDIS_URL: redis.url,
+      RATE_LIMITS: JSON.stringify({ Basic: BASIC }),
+      RATE_LIMIT_WINDOWS: JSON.stringify(WINDOWS),
+      LOG_LEVEL: 'warn',
+      GENERATOR_QUEUE: '64',
+    };
+    replicas = await Promise.all(Array.from({ length: REPLICAS }, () => startReplica(env)));
+  });
+  afterAll(async () => {
+    await Promise.all(replicas.map(stopReplica));
+    await store?.close();
+    await limitsDb?.drop();
+  });
+
   test('exactly `burst` requests are accepted per window and exactly `daily` overall', async () => {
-    const { key, userId } = newBasicKey();
+    const { key, userId } = await newBasicKey();
 
     // Window 1: 15 at once through all three processes; the shared counter admits exactly 5.
     const w1 = await fire(replicas, key, 15);
@@ -222,11 +232,11 @@ describe('three server processes sharing one Redis', () => {
 
     // 12 images served in all, and the shared database recorded exactly those 12.
     expect([w1, w2, w3, w4].reduce((n, w) => n + count(w, 200), 0)).toBe(BASIC.daily);
-    expect(store.usageToday(userId)).toBe(BASIC.daily);
+    expect(await store.usageToday(userId)).toBe(BASIC.daily);
   });
 
   test('Redis stopping mid-run: limits fail open, no process crashes, counting recovers when Redis returns', async () => {
-    const before = newBasicKey();
+    const before = await newBasicKey();
     const counted = await fire(replicas, before.key, 3);
     expect(counted.map((o) => o.status)).toEqual([200, 200, 200]);
 
@@ -240,7 +250,7 @@ describe('three server processes sharing one Redis', () => {
     const during = await fire(replicas, before.key, 12);
     expect(during.map((o) => o.status)).toEqual(Array(12).fill(200));
     // A second user too; and invalid parameters are still a 400, not a 5xx.
-    const other = newBasicKey();
+    const other = await newBasicKey();
     expect((await fire(replicas, other.key, 3)).map((o) => o.status)).toEqual([200, 200, 200]);
     expect((await fire(replicas, other.key, 3, 'age=95')).map((o) => o.status)).toEqual([400, 400, 400]);
     for (const r of replicas) {
@@ -254,7 +264,7 @@ describe('three server processes sharing one Redis', () => {
     await waitFor('every /readyz to say 200 again', async () => (await Promise.all(replicas.map((r) => status(`${r.url}/readyz`)))).every((s) => s === 200), 30_000);
 
     // The first requests after the outage are counted again, exactly, across all processes.
-    const after = newBasicKey();
+    const after = await newBasicKey();
     const w = await fire(replicas, after.key, 15);
     expect(count(w, 200)).toBe(BASIC.burst);
     expect(count(w, 429)).toBe(15 - BASIC.burst);
@@ -263,5 +273,179 @@ describe('three server processes sharing one Redis', () => {
     const client = new Redis(redis.url);
     expect(await client.keys('facestudio:rl:burst:*')).toContain(`facestudio:rl:burst:user:${after.userId}`);
     client.disconnect();
+  });
+});
+
+// --- accounts across replicas ------------------------------------------------------------------
+
+interface Answer {
+  status: number;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  body: any;
+}
+
+/** One JSON request; a connection that dies (a killed process) is status 0, never a throw. */
+async function api(base: string, method: string, route: string, opts: { body?: unknown; jwt?: string; key?: string } = {}): Promise<Answer> {
+  const headers: Record<string, string> = {};
+  if (opts.body !== undefined) headers['Content-Type'] = 'application/json';
+  if (opts.jwt) headers.Authorization = `Bearer ${opts.jwt}`;
+  if (opts.key) headers.Authorization = `Token ${opts.key}`;
+  try {
+    const res = await fetch(`${base}${route}`, { method, headers, body: opts.body === undefined ? undefined : JSON.stringify(opts.body), signal: AbortSignal.timeout(60_000) });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : {} };
+  } catch {
+    return { status: 0, body: undefined };
+  }
+}
+
+describe.each(BACKENDS)('accounts across three server processes (%s)', (backend) => {
+  let db: TestDatabase;
+  let direct: AccountStore;
+  let reps: Replica[] = [];
+  let n = 0;
+  const unique = (what: string) => `${what}${process.pid}x${backend[0]}${++n}`;
+
+  /** A verified user made behind the API (no mail needed) and a session token from replica `via`. */
+  async function verifiedUser(via = 0): Promise<{ userId: string; jwt: string; email: string; password: string }> {
+    const name = unique('u');
+    const password = `pw-${name}-long-enough`;
+    const user = await direct.createUser({ email: `${name}@example.test`, username: name, verified: true, passwordHash: await hashPassword(password) });
+    const login = await api(reps[via].url, 'POST', '/auth/login-email', { body: { email: user.email, password } });
+    expect(login.status).toBe(200);
+    return { userId: user.id, jwt: login.body.token, email: user.email, password };
+  }
+
+  beforeAll(async () => {
+    db = await createTestDatabase(backend, 'replicas-accounts');
+    const env = {
+      ...db.env,
+      REDIS_URL: redis.url,
+      RATE_LIMITS: NO_LIMITS,
+      AUTH_RATE_LIMITS: JSON.stringify({ register: 10000, loginPerIp: 10000, loginPerEmail: 10000 }),
+      LOG_LEVEL: 'warn',
+    };
+    // All three start at once on an empty database: the migrations must not collide.
+    reps = await Promise.all(Array.from({ length: REPLICAS }, () => startReplica(env)));
+    direct = await openStore(db.config, { create: false });
+  });
+  afterAll(async () => {
+    await Promise.all(reps.map(stopReplica));
+    await direct?.close();
+    await db?.drop();
+  });
+
+  test('a key created through A works on B and C; revoked on A, it is refused on C (and B) at once', async () => {
+    const [a, b, c] = reps;
+    const u = await verifiedUser(0);
+    const made = await api(a.url, 'POST', '/v1/auth/api-keys', { jwt: u.jwt, body: { name: 'shared' } });
+    expect(made.status).toBe(201);
+    for (const r of [b, c]) {
+      const img = await fetch(`${r.url}/v1/generate?resolution=128`, { headers: { Authorization: `Token ${made.body.key}` } });
+      expect(img.status).toBe(200);
+      expect(img.headers.get('content-type')).toBe('image/jpeg');
+      await img.arrayBuffer();
+    }
+    expect((await api(a.url, 'DELETE', `/v1/auth/api-keys/${made.body.id}`, { jwt: u.jwt })).status).toBe(204);
+    // No wait of any kind between the revocation and these requests.
+    const onC = await fetch(`${c.url}/v1/generate?resolution=128`, { headers: { Authorization: `Token ${made.body.key}` } });
+    expect(onC.status).toBe(401);
+    expect(await onC.json()).toEqual({ detail: 'Invalid token.' });
+    expect((await api(b.url, 'GET', '/v1/account', { key: made.body.key })).status).toBe(401);
+  });
+
+  test('12 concurrent key creations spread over the three give exactly five 201s and seven 409s', async () => {
+    const u = await verifiedUser(1);
+    const answers = await Promise.all(Array.from({ length: 12 }, (_, i) => api(reps[i % 3].url, 'POST', '/v1/auth/api-keys', { jwt: u.jwt, body: { name: `parallel ${i}` } })));
+    const statuses = answers.map((r) => r.status);
+    expect(statuses.filter((s) => s === 201)).toHaveLength(5);
+    expect(statuses.filter((s) => s === 409)).toHaveLength(7);
+    expect(await direct.listKeys(u.userId)).toHaveLength(5);
+  });
+
+  test('the same email registered concurrently on all three gives exactly one 201', async () => {
+    const email = `${unique('same')}@example.test`;
+    const answers = await Promise.all(
+      Array.from({ length: 9 }, (_, i) => api(reps[i % 3].url, 'POST', '/auth/register-email', { body: { email, username: unique('same'), password: 'a long enough password' } })),
+    );
+    const statuses = answers.map((r) => r.status);
+    expect(statuses.filter((s) => s === 201)).toHaveLength(1);
+    expect(statuses.filter((s) => s === 409)).toHaveLength(8);
+    for (const r of answers.filter((x) => x.status === 409)) expect(r.body.errors).toEqual([{ field: 'email', message: 'That email is already registered.' }]);
+    expect(await db.query('SELECT id FROM users WHERE lower(email) = lower(?)', email)).toEqual([{ id: answers.find((r) => r.status === 201)!.body.user_id }]);
+  });
+
+  test('SIGKILL of one process amid concurrent key creations and sign-ups loses nothing it acknowledged and leaves nothing half-written', async () => {
+    const [victim, ...survivors] = reps;
+    const users = await Promise.all([0, 1, 2, 3].map(() => verifiedUser(1)));
+    type Job = { kind: 'key'; user: (typeof users)[number]; replica: number } | { kind: 'register'; email: string; username: string; password: string; replica: number };
+    const jobs: Job[] = [];
+    for (const user of users) for (let i = 0; i < 4; i++) jobs.push({ kind: 'key', user, replica: (jobs.length + i) % 3 });
+    for (let i = 0; i < 18; i++) {
+      const username = unique('signup');
+      jobs.push({ kind: 'register', email: `${username}@example.test`, username, password: `pw-${username}-long-enough`, replica: i % 3 });
+    }
+    let victimAnswered!: () => void;
+    const firstVictimAnswer = new Promise<void>((resolve) => (victimAnswered = resolve));
+    const outcomes = jobs.map(async (job) => {
+      const base = reps[job.replica].url;
+      const answer =
+        job.kind === 'key'
+          ? await api(base, 'POST', '/v1/auth/api-keys', { jwt: job.user.jwt, body: { name: `flood ${job.replica}` } })
+          : await api(base, 'POST', '/auth/register-email', { body: { email: job.email, username: job.username, password: job.password } });
+      if (job.replica === 0 && answer.status !== 0) victimAnswered();
+      return { job, answer };
+    });
+    // Kill A as soon as it has acknowledged something, with the rest of its work in flight.
+    await Promise.race([firstVictimAnswer, sleep(30_000)]);
+    victim.child.kill('SIGKILL');
+    const results = await Promise.all(outcomes);
+
+    const onVictim = results.filter((r) => r.job.replica === 0);
+    // The kill really happened mid-run: A acknowledged some requests and dropped others.
+    expect(onVictim.filter((r) => r.answer.status === 201).length).toBeGreaterThan(0);
+    expect(onVictim.filter((r) => r.answer.status === 0).length).toBeGreaterThan(0);
+    // Survivors answered everything sent to them, none of it a server error.
+    for (const r of results.filter((x) => x.job.replica !== 0)) expect([201, 409]).toContain(r.answer.status);
+
+    // Every acknowledged key and sign-up is there, complete, and usable on both survivors.
+    for (const { job, answer } of results.filter((r) => r.answer.status === 201)) {
+      for (const s of survivors) {
+        if (job.kind === 'key') {
+          const acct = await api(s.url, 'GET', '/v1/account', { key: answer.body.key });
+          expect(acct.status).toBe(200);
+          expect(acct.body.user_id).toBe(job.user.userId);
+        } else {
+          const login = await api(s.url, 'POST', '/auth/login-email', { body: { email: job.email, password: job.password } });
+          expect(login.status).toBe(200);
+          expect(login.body.user_id).toBe(answer.body.user_id);
+        }
+      }
+    }
+
+    // Nothing half-written: every key row whole and owned, no user over the limit, every
+    // sign-up with its password hash.
+    const keys = await db.query<Record<string, unknown>>('SELECT k.*, u.id AS owner FROM api_keys k LEFT JOIN users u ON u.id = k.user_id');
+    for (const k of keys) {
+      expect(k.owner).toBe(k.user_id);
+      expect(k.key_hash).toMatch(/^[0-9a-f]{64}$/);
+      expect(k.signing_secret).toMatch(/^[0-9a-f]{64}$/);
+      expect(k.key_prefix).toMatch(/^sk-faces-[A-Za-z0-9]{8}$/);
+      expect(k.created_at).toBeTruthy();
+    }
+    for (const u of users) expect((await direct.listKeys(u.userId)).length).toBeLessThanOrEqual(5);
+    const signups = await db.query<{ email: string; password_hash: string | null }>("SELECT email, password_hash FROM users WHERE email LIKE 'signup%'");
+    expect(signups.length).toBeGreaterThanOrEqual(results.filter((r) => r.job.kind === 'register' && r.answer.status === 201).length);
+    for (const u of signups) expect(u.password_hash).toMatch(/^scrypt\$/);
+    if (backend === 'sqlite') {
+      expect(await db.query('PRAGMA integrity_check')).toEqual([{ integrity_check: 'ok' }]);
+      expect(await db.query('PRAGMA foreign_key_check')).toEqual([]);
+    }
+
+    // And the survivors carry on: a new user, a new key, both usable on the other survivor.
+    const after = await verifiedUser(1);
+    const key = await api(survivors[0].url, 'POST', '/v1/auth/api-keys', { jwt: after.jwt, body: { name: 'after the kill' } });
+    expect(key.status).toBe(201);
+    expect((await api(survivors[1].url, 'GET', '/v1/account', { key: key.body.key })).status).toBe(200);
   });
 });

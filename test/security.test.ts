@@ -147,7 +147,7 @@ describe('secrets never reach the logs', () => {
   });
 
   test('API keys are not stored: the database holds no copy of a key', async () => {
-    const { key } = userWithKey(srv.store, 'Professional');
+    const { key } = await userWithKey(srv.store, 'Professional');
     const created = await call('GET', '/v1/generate?resolution=128', { headers: { Authorization: `Token ${key}` } });
     expect(created.status).toBe(200);
     const bytes = Buffer.concat([dbPath, `${dbPath}-wal`].filter((f) => fs.existsSync(f)).map((f) => fs.readFileSync(f)));
@@ -164,7 +164,7 @@ describe('constant-time secret comparison', () => {
   afterEach(() => jest.restoreAllMocks());
 
   test('signed URLs: every signature check is one timingSafeEqual of two 32-byte MACs, wherever the first wrong digit is', async () => {
-    const { key } = userWithKey(srv.store, 'Basic');
+    const { key } = await userWithKey(srv.store, 'Basic');
     const q = signQuery({ resolution: 128, age: 30 }, key, Math.floor(Date.now() / 1000) + 600);
     const sig = /sig=([0-9a-f]{64})/.exec(q)![1];
     const flip = (i: number) => `${sig.slice(0, i)}${sig[i] === '0' ? '1' : '0'}${sig.slice(i + 1)}`;

@@ -16,6 +16,7 @@ import {
   verifySignedQuery,
 } from '../server/auth/signed-url';
 import { NO_LIMITS, startServer, userWithKey, type TestServer } from './helpers/server';
+import type { SqliteAccountStore } from '../server/accounts/sqlite-store';
 
 const run = promisify(execFile);
 const ROOT = path.resolve(__dirname, '..');
@@ -62,7 +63,7 @@ describe('signing algorithm (no server)', () => {
     spy.mockRestore();
   });
 
-  test('malformed signature fields are rejected before any key lookup', () => {
+  test('malformed signature fields are rejected before any key lookup', async () => {
     const lookup = { signingKeysByPrefix: jest.fn(() => []) };
     const sig = 'a'.repeat(64);
     const cases: [string, RegExp][] = [
@@ -73,7 +74,7 @@ describe('signing algorithm (no server)', () => {
       [`key_id=sk-faces-AbCd1234&expires=${now() + 60}&sig=xyz`, /sig must be 64 hexadecimal digits/],
     ];
     for (const [q, detail] of cases) {
-      const r = verifySignedQuery(q, lookup);
+      const r = await verifySignedQuery(q, lookup);
       expect(r).toEqual({ ok: false, status: 401, detail: expect.stringMatching(detail) });
     }
     expect(lookup.signingKeysByPrefix).not.toHaveBeenCalled();
@@ -82,13 +83,13 @@ describe('signing algorithm (no server)', () => {
 
 describe('signed URLs against the real server', () => {
   let srv: TestServer;
-  let pro: ReturnType<typeof userWithKey>;
-  let basic: ReturnType<typeof userWithKey>;
+  let pro: Awaited<ReturnType<typeof userWithKey>>;
+  let basic: Awaited<ReturnType<typeof userWithKey>>;
 
   beforeAll(async () => {
     srv = await startServer({ RATE_LIMITS: NO_LIMITS });
-    pro = userWithKey(srv.store, 'Professional');
-    basic = userWithKey(srv.store, 'Basic');
+    pro = await userWithKey(srv.store, 'Professional');
+    basic = await userWithKey(srv.store, 'Basic');
   });
   afterAll(() => srv.close());
 
@@ -96,7 +97,7 @@ describe('signed URLs against the real server', () => {
   const json = async (res: Response) => ({ status: res.status, cls: res.headers.get('x-user-class'), body: (await res.json()) as { detail: string } });
 
   test('a signed URL is served with the key owner class, cacheable, and counted as the owner', async () => {
-    const before = srv.store.usageToday(pro.userId);
+    const before = await srv.store.usageToday(pro.userId);
     const url = signed({ gender: 'female', age: 30, seed: 42, resolution: 128 }, pro.key);
     const res = await fetch(url);
     expect(res.status).toBe(200);
@@ -110,7 +111,7 @@ describe('signed URLs against the real server', () => {
     const again = await fetch(url, { headers: { 'If-None-Match': etag! } });
     expect(again.status).toBe(304);
     expect(again.headers.get('etag')).toBe(etag);
-    expect(srv.store.usageToday(pro.userId)).toBe(before + 2);
+    expect(await srv.store.usageToday(pro.userId)).toBe(before + 2);
   });
 
   test('the same face as the equivalent Token request', async () => {
@@ -194,7 +195,7 @@ describe('signed URLs against the real server', () => {
     });
 
     test('changing key_id to another key (same class) or to no key', async () => {
-      const other = userWithKey(srv.store, 'Professional');
+      const other = await userWithKey(srv.store, 'Professional');
       const r = await go(replace('key_id', keyIdOf(other.key)));
       expect([r.status, r.body.detail]).toEqual([401, expect.stringMatching(/signature does not match/)]);
       const none = await go(replace('key_id', 'sk-faces-00000000'));
@@ -213,14 +214,14 @@ describe('signed URLs against the real server', () => {
     });
 
     test('a failed signature does not count against anyone', async () => {
-      const before = srv.store.usageToday(pro.userId);
+      const before = await srv.store.usageToday(pro.userId);
       await go(replace('seed', '1'));
-      expect(srv.store.usageToday(pro.userId)).toBe(before);
+      expect(await srv.store.usageToday(pro.userId)).toBe(before);
     });
   });
 
   test('signed with another key than key_id names (wrong key)', async () => {
-    const other = userWithKey(srv.store, 'Professional');
+    const other = await userWithKey(srv.store, 'Professional');
     const q = signQuery({ seed: 3, resolution: 128 }, other.key, now() + 600).replace(keyIdOf(other.key), keyIdOf(pro.key));
     const r = await json(await fetch(`${srv.url}/v1/generate?${q}`));
     expect([r.status, r.body.detail]).toEqual([401, expect.stringMatching(/signature does not match/)]);
@@ -237,20 +238,20 @@ describe('signed URLs against the real server', () => {
   });
 
   test('revoking the key stops its URLs at once; the owner other keys keep working', async () => {
-    const u = userWithKey(srv.store, 'Professional');
-    const second = srv.store.createKey(u.userId, 'second');
+    const u = await userWithKey(srv.store, 'Professional');
+    const second = await srv.store.createKey(u.userId, 'second');
     const url = signed({ seed: 5, resolution: 128 }, u.key);
     const url2 = signed({ seed: 5, resolution: 128 }, second.key);
     expect((await fetch(url)).status).toBe(200);
-    expect(srv.store.revokeKey(u.keyId)).toBe(true);
+    expect(await srv.store.revokeKey(u.keyId)).toBe(true);
     const r = await json(await fetch(url));
     expect(r).toEqual({ status: 401, cls: 'Anon', body: { detail: expect.stringMatching(/has been revoked/) } });
     expect((await fetch(url2)).status).toBe(200);
   });
 
   test('a key created before signed URLs (no signing secret) is rejected with a clear reason', async () => {
-    const u = userWithKey(srv.store, 'Professional');
-    srv.store.db.prepare('UPDATE api_keys SET signing_secret = NULL WHERE id = ?').run(u.keyId);
+    const u = await userWithKey(srv.store, 'Professional');
+    (srv.store as SqliteAccountStore).db.prepare('UPDATE api_keys SET signing_secret = NULL WHERE id = ?').run(u.keyId);
     const r = await json(await fetch(signed({ seed: 5 }, u.key)));
     expect([r.status, r.body.detail]).toEqual([401, expect.stringMatching(/created before signed URLs existed/)]);
   });
@@ -261,7 +262,7 @@ describe('signed URLs against the real server', () => {
   });
 
   test('the signing secret is stored, the API key is not', () => {
-    const row = srv.store.db.prepare('SELECT * FROM api_keys WHERE id = ?').get(pro.keyId) as Record<string, unknown>;
+    const row = (srv.store as SqliteAccountStore).db.prepare('SELECT * FROM api_keys WHERE id = ?').get(pro.keyId) as Record<string, unknown>;
     expect(row.signing_secret).toBe(deriveSigningSecret(pro.key).toString('hex'));
     expect(JSON.stringify(row)).not.toContain(pro.key);
   });
@@ -322,7 +323,7 @@ describe('signed requests count against the owner limits', () => {
 
   test('burst limit shared between signed URLs and Token requests of the same account', async () => {
     srv = await startServer({ RATE_LIMITS: JSON.stringify({ Professional: { burst: 2, daily: 100 }, Anon: { burst: 100, daily: 100 } }) });
-    const u = userWithKey(srv.store, 'Professional');
+    const u = await userWithKey(srv.store, 'Professional');
     const url = `${srv.url}${signUrl({ seed: 11, resolution: 128 }, u.key, now() + 600)}`;
     const first = await fetch(url);
     expect(first.status).toBe(200);

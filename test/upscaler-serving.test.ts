@@ -31,7 +31,7 @@ describe('served over HTTP', () => {
     learned = await startServer({ RATE_LIMITS: NO_LIMITS, MODEL_DIR: withUp.dir });
     off = await startServer({ RATE_LIMITS: NO_LIMITS, MODEL_DIR: withUp.dir, UPSCALER: 'off' });
     fallback = await startServer({ RATE_LIMITS: NO_LIMITS, MODEL_DIR: plain.dir });
-    for (const s of [learned, off, fallback]) keys.set(s, userWithKey(s.store, 'Professional').key);
+    for (const s of [learned, off, fallback]) keys.set(s, (await userWithKey(s.store, 'Professional')).key);
   });
   afterAll(async () => {
     await Promise.all([learned, off, fallback].map((s) => s?.close()));

@@ -60,7 +60,7 @@ maybe('web pages in headless Chromium', () => {
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Sign up' }).click();
     await page.waitForURL('**/signup');
     // Taken username: the server's 409 shows next to the field.
-    srv.store.createUser({ email: 'someone@example.test', username: 'taken' });
+    await srv.store.createUser({ email: 'someone@example.test', username: 'taken' });
     await page.getByLabel('Name (optional)').fill('Grace Hopper');
     await page.getByLabel('Username', { exact: true }).fill('taken');
     await page.getByLabel('Email', { exact: true }).fill(email);
@@ -143,7 +143,7 @@ maybe('web pages in headless Chromium', () => {
   });
 
   test('aging demo with a Professional key: one seed at several ages', async () => {
-    srv.store.setClass(email, 'Professional');
+    await srv.store.setClass(email, 'Professional');
     await page.reload();
     await page.locator('#caller').getByText('Professional').waitFor();
     expect(await page.locator('#advanced').isVisible()).toBe(true);

@@ -4,6 +4,9 @@ import Database from 'better-sqlite3';
 
 export type Db = Database.Database;
 
+/** The configured database does not exist yet (or holds no Face Studio schema). */
+export class DatabaseMissingError extends Error {}
+
 /** Schema history; each entry runs once, in order, inside a transaction. */
 const MIGRATIONS: string[] = [
   `CREATE TABLE users (
@@ -35,7 +38,22 @@ const MIGRATIONS: string[] = [
    CREATE INDEX api_keys_prefix ON api_keys(key_prefix);`,
 ];
 
-export function openDb(file: string): Db {
+/** The version of the schema this code creates (SQLite keeps it in PRAGMA user_version). */
+export const SQLITE_SCHEMA_VERSION = MIGRATIONS.length;
+
+/**
+ * Opens (and migrates) the SQLite database. With `mustExist`, a missing file or one without
+ * a Face Studio schema is refused with `undefined` instead of being created: the operator CLI
+ * must not leave an empty database behind a typo in DATABASE_PATH.
+ */
+export function openDb(file: string, opts: { mustExist?: boolean } = {}): Db {
+  if (opts.mustExist) {
+    if (file === ':memory:' || !fs.existsSync(file)) throw new DatabaseMissingError(`no SQLite database at ${path.resolve(file)}`);
+    const probe = new Database(file, { readonly: true, fileMustExist: true });
+    const version = probe.pragma('user_version', { simple: true }) as number;
+    probe.close();
+    if (version === 0) throw new DatabaseMissingError(`${path.resolve(file)} has no Face Studio schema`);
+  }
   if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
@@ -45,12 +63,15 @@ export function openDb(file: string): Db {
   return db;
 }
 
+/**
+ * One IMMEDIATE transaction takes the write lock before reading the version, so processes
+ * opening a new shared file at the same moment migrate it once (the others wait, then find
+ * nothing to do) instead of racing to create the same tables.
+ */
 function migrate(db: Db): void {
-  const current = db.pragma('user_version', { simple: true }) as number;
-  for (let v = current; v < MIGRATIONS.length; v++) {
-    db.transaction(() => {
-      db.exec(MIGRATIONS[v]);
-      db.pragma(`user_version = ${v + 1}`);
-    })();
-  }
+  db.transaction(() => {
+    const current = db.pragma('user_version', { simple: true }) as number;
+    for (let v = current; v < MIGRATIONS.length; v++) db.exec(MIGRATIONS[v]);
+    if (current < MIGRATIONS.length) db.pragma(`user_version = ${MIGRATIONS.length}`);
+  }).immediate();
 }

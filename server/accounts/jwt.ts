@@ -23,20 +23,29 @@ export interface VerifiedToken {
  * processes sharing the database accept the same tokens.
  */
 export class JwtService {
-  private constructor(private readonly key: Uint8Array) {}
+  private constructor(private readonly key: () => Promise<Uint8Array>) {}
 
   static fromConfig(config: Config, store: AccountStore, logger?: pino.Logger): JwtService {
-    let secret = config.jwtSecret;
-    if (!secret) {
-      secret = store.settingOrInit('jwt_secret', crypto.randomBytes(32).toString('base64url'));
-    } else if (Buffer.byteLength(secret) < 32) {
-      logger?.warn('JWT_SECRET is shorter than 32 bytes; use a long random value in production');
-    }
     // Hashing normalises any secret to exactly 256 bits, the HS256 key size.
-    return new JwtService(crypto.createHash('sha256').update(`facestudio-jwt\n${secret}`).digest());
+    const derive = (secret: string) => new Uint8Array(crypto.createHash('sha256').update(`facestudio-jwt\n${secret}`).digest());
+    if (config.jwtSecret) {
+      if (Buffer.byteLength(config.jwtSecret) < 32) logger?.warn('JWT_SECRET is shorter than 32 bytes; use a long random value in production');
+      const key = Promise.resolve(derive(config.jwtSecret));
+      return new JwtService(() => key);
+    }
+    // The stored secret is read once, on first use (the store is asynchronous). A failed read
+    // (database briefly down) is not remembered, so the next request tries again.
+    let pending: Promise<Uint8Array> | undefined;
+    return new JwtService(() => {
+      pending ??= store.settingOrInit('jwt_secret', crypto.randomBytes(32).toString('base64url')).then(derive, (err: unknown) => {
+        pending = undefined;
+        throw err;
+      });
+      return pending;
+    });
   }
 
-  sign(purpose: TokenPurpose, userId: string, extra: { email?: string } = {}): Promise<string> {
+  async sign(purpose: TokenPurpose, userId: string, extra: { email?: string } = {}): Promise<string> {
     return new SignJWT({ purpose, ...extra })
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setSubject(userId)
@@ -45,14 +54,16 @@ export class JwtService {
       .setIssuedAt()
       .setJti(crypto.randomUUID())
       .setExpirationTime(LIFETIME[purpose])
-      .sign(this.key);
+      .sign(await this.key());
   }
 
   /** The token's subject when it is valid, unexpired and of `purpose`; otherwise undefined. */
   async verify(purpose: TokenPurpose, token: string): Promise<VerifiedToken | undefined> {
     if (token.length > 4096) return undefined;
+    // Outside the try: a database failure while reading the secret is a server error, not a bad token.
+    const key = await this.key();
     try {
-      const { payload } = await jwtVerify(token, this.key, {
+      const { payload } = await jwtVerify(token, key, {
         algorithms: ['HS256'],
         issuer: ISSUER,
         audience: `${ISSUER}:${purpose}`,

@@ -28,7 +28,7 @@ export interface AccountRoutesDeps {
 }
 
 /** The account summary of GET /v1/account. */
-export function accountSummary(config: Config, store: AccountStore, user: User) {
+export async function accountSummary(config: Config, store: AccountStore, user: User) {
   const limits = config.limits[user.class];
   return {
     user_id: user.id,
@@ -43,8 +43,8 @@ export function accountSummary(config: Config, store: AccountStore, user: User) 
       burst: { requests: limits.burst, window_seconds: config.windows.burst },
       daily: { requests: limits.daily, window_seconds: config.windows.daily },
     },
-    usage_today: { requests: store.usageToday(user.id), date: usageDay(), timezone: 'UTC' },
-    api_keys: { active: store.listKeys(user.id).length, max: MAX_ACTIVE_KEYS },
+    usage_today: { requests: await store.usageToday(user.id), date: usageDay(), timezone: 'UTC' },
+    api_keys: { active: (await store.listKeys(user.id)).length, max: MAX_ACTIVE_KEYS },
   };
 }
 
@@ -156,9 +156,9 @@ export function accountRoutes(deps: AccountRoutesDeps): Router {
       const apiKey = apiKeyFrom(header);
       if (bearer) {
         const claims = await jwt.verify('session', bearer);
-        user = claims && store.userById(claims.userId);
+        user = claims && (await store.userById(claims.userId));
       } else if (opts.allowKey) {
-        user = apiKey ? store.userForKey(apiKey)?.user : undefined;
+        user = apiKey ? (await store.userForKey(apiKey))?.user : undefined;
       } else if (apiKey) {
         return unauthorized(res, 'This endpoint needs a session token, not an API key: log in and send Authorization: Bearer <token>.');
       }
@@ -185,11 +185,11 @@ export function accountRoutes(deps: AccountRoutesDeps): Router {
     const { name, email, password, username } = parsed.data;
     let user: User;
     try {
-      user = store.createUser({ name, email, username, passwordHash: await hashPassword(password) });
+      user = await store.createUser({ name, email, username, passwordHash: await hashPassword(password) });
     } catch (err) {
       if (err instanceof AccountError) {
-        const field = /username/.test(err.message) ? 'username' : 'email';
-        res.status(err.status).json({ detail: err.message, errors: [{ field, message: err.message }] });
+        // Every taken field is named, so a form can mark both when both are taken.
+        res.status(err.status).json({ detail: err.message, errors: err.fields.map((field) => ({ field, message: `That ${field} is already registered.` })) });
         return;
       }
       throw err;
@@ -209,8 +209,8 @@ export function accountRoutes(deps: AccountRoutesDeps): Router {
     if (!body) return;
     const parsed = loginBody.safeParse(body);
     if (!parsed.success) return badBody(res, parsed.error);
-    const user = store.userByEmail(parsed.data.email);
-    const stored = user && store.passwordHash(user.id);
+    const user = await store.userByEmail(parsed.data.email);
+    const stored = user && (await store.passwordHash(user.id));
     // An unknown email costs one scrypt like a wrong password does, and reads the same.
     const ok = (await verifyPassword(parsed.data.password, stored ?? (await dummyHash()))) && stored !== undefined;
     if (!ok || !user) {
@@ -225,14 +225,14 @@ export function accountRoutes(deps: AccountRoutesDeps): Router {
     const wantsHtml = req.accepts(['json', 'html']) === 'html';
     const token = typeof req.query.token === 'string' ? req.query.token : '';
     const claims = token ? await jwt.verify('verify-email', token) : undefined;
-    const user = claims && store.userById(claims.userId);
+    const user = claims && (await store.userById(claims.userId));
     if (!user || claims?.email?.toLowerCase() !== user.email.toLowerCase()) {
       if (wantsHtml) return res.redirect(303, '/account?email_verified=invalid');
       res.status(400).json({ detail: 'This verification link is invalid or has expired. Request a new one with POST /auth/resend-verification.' });
       return;
     }
     if (!user.email_verified) {
-      store.markVerified(user.id);
+      await store.markVerified(user.id);
       logger.info({ userId: user.id }, 'email verified');
     }
     if (wantsHtml) return res.redirect(303, '/account?email_verified=1');
@@ -254,13 +254,13 @@ export function accountRoutes(deps: AccountRoutesDeps): Router {
     if (!body) return;
     const parsed = resendBody.safeParse(body);
     if (!parsed.success) return badBody(res, parsed.error);
-    const user = store.userByEmail(parsed.data.email);
+    const user = await store.userByEmail(parsed.data.email);
     if (user && !user.email_verified) sendVerification(req, user);
     // The same answer whether or not the address has an account.
     res.status(202).json({ detail: resentNotice(mailer.transport) });
   });
 
-  router.post('/v1/auth/api-keys', noStore, jwtOnly, json, (req, res) => {
+  router.post('/v1/auth/api-keys', noStore, jwtOnly, json, async (req, res) => {
     const user = res.locals.user as User;
     if (!user.email_verified) {
       res.status(403).json({ detail: 'Verify your email address before creating API keys. POST /auth/resend-verification sends a new link.' });
@@ -271,7 +271,7 @@ export function accountRoutes(deps: AccountRoutesDeps): Router {
     const parsed = createKeyBody.safeParse(body);
     if (!parsed.success) return badBody(res, parsed.error);
     try {
-      const k = store.createKey(user.id, parsed.data.name);
+      const k = await store.createKey(user.id, parsed.data.name);
       logger.info({ userId: user.id, keyId: k.id, keyPrefix: k.key_prefix }, 'API key created');
       res.status(201).json({ id: k.id, key: k.key, key_prefix: k.key_prefix, name: k.name, created_at: k.created_at });
     } catch (err) {
@@ -283,14 +283,14 @@ export function accountRoutes(deps: AccountRoutesDeps): Router {
     }
   });
 
-  router.get('/v1/auth/api-keys', noStore, jwtOnly, (_req, res) => {
-    res.json(store.listKeys((res.locals.user as User).id));
+  router.get('/v1/auth/api-keys', noStore, jwtOnly, async (_req, res) => {
+    res.json(await store.listKeys((res.locals.user as User).id));
   });
 
-  router.delete('/v1/auth/api-keys/:id', noStore, jwtOnly, (req, res) => {
+  router.delete('/v1/auth/api-keys/:id', noStore, jwtOnly, async (req, res) => {
     const user = res.locals.user as User;
     const id = String(req.params.id);
-    if (!store.revokeKey(id, user.id)) {
+    if (!(await store.revokeKey(id, user.id))) {
       res.status(404).json({ detail: 'No active API key with that id.' });
       return;
     }
@@ -298,8 +298,8 @@ export function accountRoutes(deps: AccountRoutesDeps): Router {
     res.status(204).end();
   });
 
-  router.get('/v1/account', noStore, authenticate({ allowKey: true }), (_req, res) => {
-    res.json(accountSummary(config, store, res.locals.user as User));
+  router.get('/v1/account', noStore, authenticate({ allowKey: true }), async (_req, res) => {
+    res.json(await accountSummary(config, store, res.locals.user as User));
   });
 
   // Body-parser failures: clear 4xx JSON, never a 5xx.

@@ -48,7 +48,7 @@ export function sendInvalidToken(res: Response, header?: string): void {
  * process that shares the database.
  */
 export function identifyByToken(store: AccountStore) {
-  return (req: Request, res: Response, next: NextFunction) => {
+  return async (req: Request, res: Response, next: NextFunction) => {
     if (req.caller) return next();
     const header = req.headers.authorization;
     if (header === undefined) {
@@ -56,7 +56,7 @@ export function identifyByToken(store: AccountStore) {
       return next();
     }
     const key = apiKeyFrom(header);
-    const found = key ? store.userForKey(key) : undefined;
+    const found = key ? await store.userForKey(key) : undefined;
     if (!found) return sendInvalidToken(res, header);
     req.caller = { cls: found.user.class, user: found.user, keyId: found.keyId };
     next();

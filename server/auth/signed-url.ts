@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
-import type { AccountStore } from '../accounts/store';
+import type { AccountStore, SigningKeyRow } from '../accounts/store';
 
 /**
  * Signed embed URLs: `/v1/generate?...&key_id=<key prefix>&expires=<unix>&sig=<hex>`.
@@ -111,7 +111,7 @@ export type VerifyResult =
   | { ok: false; status: 400 | 401 | 403; detail: string };
 
 export interface SigningKeyLookup {
-  signingKeysByPrefix(prefix: string): { keyId: string; userId: string; signingSecret: string | null; revoked: boolean }[];
+  signingKeysByPrefix(prefix: string): SigningKeyRow[] | Promise<SigningKeyRow[]>;
 }
 
 const fail = (status: 400 | 401 | 403, detail: string): VerifyResult => ({ ok: false, status, detail });
@@ -121,7 +121,7 @@ const fail = (status: 400 | 401 | 403, detail: string): VerifyResult => ({ ok: f
  * generate parameters with the signature fields removed (still to be validated as usual).
  * Checks, in order: form, key, signature, expiry; so "expired" is only said of authentic URLs.
  */
-export function verifySignedQuery(rawQuery: string, keys: SigningKeyLookup, nowMs = Date.now()): VerifyResult {
+export async function verifySignedQuery(rawQuery: string, keys: SigningKeyLookup, nowMs = Date.now()): Promise<VerifyResult> {
   const entries = [...new URLSearchParams(rawQuery)];
   const fields: Partial<Record<(typeof SIGNATURE_PARAMS)[number], string>> = {};
   for (const [name, value] of entries) {
@@ -136,7 +136,7 @@ export function verifySignedQuery(rawQuery: string, keys: SigningKeyLookup, nowM
   if (!/^(0|[1-9][0-9]{0,11})$/.test(expiresRaw)) return fail(401, 'Malformed signed URL: expires must be a time in unix seconds (plain decimal).');
   if (!/^[0-9a-fA-F]{64}$/.test(sig)) return fail(401, 'Malformed signed URL: sig must be 64 hexadecimal digits (HMAC-SHA256).');
 
-  const candidates = keyId.length === KEY_ID_LENGTH ? keys.signingKeysByPrefix(keyId) : [];
+  const candidates = keyId.length === KEY_ID_LENGTH ? await keys.signingKeysByPrefix(keyId) : [];
   if (candidates.length === 0) return fail(401, 'Invalid signed URL: key_id names no API key (it must be the key prefix, e.g. sk-faces-AbCd1234).');
   const active = candidates.filter((k) => !k.revoked);
   if (active.length === 0) return fail(401, 'Invalid signed URL: the API key that signed it has been revoked.');
@@ -184,15 +184,15 @@ function reject(res: Response, status: number, detail: string): void {
  * signature field pass through untouched to Token/Anon identification.
  */
 export function signedUrlAuth(store: AccountStore, now: () => number = Date.now) {
-  return (req: Request, res: Response, next: NextFunction) => {
+  return async (req: Request, res: Response, next: NextFunction) => {
     const raw = rawQuery(req);
     if (!hasSignature(raw)) return next();
     if (req.headers.authorization !== undefined) {
       return reject(res, 400, 'Use either an Authorization header or a signed URL (key_id, expires, sig), not both.');
     }
-    const result = verifySignedQuery(raw, store, now());
+    const result = await verifySignedQuery(raw, store, now());
     if (!result.ok) return reject(res, result.status, result.detail);
-    const user = store.userById(result.userId);
+    const user = await store.userById(result.userId);
     if (!user) return reject(res, 401, 'Invalid signed URL: the account of its key no longer exists.');
     req.caller = { cls: user.class, user, keyId: result.keyId };
     req.signedQuery = result.query;

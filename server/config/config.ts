@@ -16,6 +16,8 @@ export interface Config {
   port: number;
   host: string;
   databasePath: string;
+  /** postgres://…: accounts in PostgreSQL, shared by every replica; wins over databasePath. */
+  databaseUrl?: string;
   redisUrl?: string;
   modelDir: string;
   /** Run the model's learned upscaler when it has one (UPSCALER=on, the default); off serves Lanczos. */
@@ -68,6 +70,13 @@ function trustProxy(raw: string | undefined): Config['trustProxy'] {
   return raw;
 }
 
+/** DATABASE_URL: only PostgreSQL URLs; anything else would silently fall back to SQLite. */
+function databaseUrl(raw: string | undefined): string | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  if (!/^postgres(ql)?:\/\//.test(raw)) throw new Error('DATABASE_URL must be a PostgreSQL URL, postgres://user:password@host:5432/database (unset it to use the SQLite file of DATABASE_PATH)');
+  return raw;
+}
+
 export const DEFAULT_MODEL = 'facestudio-v1';
 
 /** UPSCALER: on (default) or off; anything else is a typo that must not silently pick a pipeline. */
@@ -93,6 +102,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     port: intEnv(env, 'PORT', 8080),
     host: env.HOST || '0.0.0.0',
     databasePath: env.DATABASE_PATH || './data/facestudio.db',
+    databaseUrl: databaseUrl(env.DATABASE_URL),
     redisUrl: env.REDIS_URL || undefined,
     modelDir: env.MODEL_DIR || path.join(root, 'models', DEFAULT_MODEL),
     upscaler: onOff('UPSCALER', env.UPSCALER, true),

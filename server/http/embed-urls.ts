@@ -35,7 +35,7 @@ export function embedUrlRoutes(deps: { store: AccountStore; corsOrigins: string[
       res.status(tooLarge ? 413 : 400).json({ detail: tooLarge ? 'Request body too large (16 KB at most).' : 'Invalid request body: not valid JSON.' });
     });
   };
-  r.post('/v1/embed-urls', cors.actual, identifyByToken(store), parseBody, (req: Request, res: Response) => {
+  r.post('/v1/embed-urls', cors.actual, identifyByToken(store), parseBody, async (req: Request, res: Response) => {
     const key = apiKeyFrom(req.headers.authorization);
     const caller = req.caller;
     if (!caller?.user || !key) {
@@ -61,7 +61,7 @@ export function embedUrlRoutes(deps: { store: AccountStore; corsOrigins: string[
       return;
     }
     // Keys made before signed URLs get their signing secret now, from the key just presented.
-    if (!store.ensureSigningSecret(key)) {
+    if (!(await store.ensureSigningSecret(key))) {
       res.setHeader('X-User-Class', 'Anon');
       res.status(401).json({ detail: 'Invalid token.' });
       return;

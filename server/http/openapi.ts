@@ -107,7 +107,7 @@ export function openApiDocument(config: Config) {
       '/readyz': {
         get: {
           operationId: 'getReadiness',
-          summary: 'Readiness (model loaded, Redis reachable when configured)',
+          summary: 'Readiness (model loaded, account database answers, Redis reachable when configured)',
           security: [],
           responses: {
             200: status('Ready', { checks: { type: 'object', additionalProperties: { type: 'string' } } }),

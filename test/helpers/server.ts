@@ -3,8 +3,8 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { openDb } from '../../server/accounts/db';
-import { AccountStore, type PaidClass } from '../../server/accounts/store';
+import { openStore } from '../../server/accounts/open-store';
+import type { AccountStore, PaidClass } from '../../server/accounts/store';
 import { createApp } from '../../server/app';
 import { loadConfig, type Config } from '../../server/config/config';
 import { FaceService } from '../../server/generator/face-service';
@@ -22,12 +22,13 @@ export interface TestServer {
 }
 
 /**
- * Starts the real application on an ephemeral port: real model, real SQLite file in a temp
- * dir (or `databasePath` to share one), real Redis when `env.REDIS_URL` is set.
+ * Starts the real application on an ephemeral port: real model, real Redis when
+ * `env.REDIS_URL` is set, and the account database of `env.DATABASE_URL` (PostgreSQL), else
+ * the SQLite file `databasePath` (to share one), else a new SQLite file in a temp dir.
  */
 export async function startServer(env: Record<string, string> = {}, opts: { databasePath?: string } = {}): Promise<TestServer> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'facestudio-test-'));
-  const config = loadConfig({ LOG_LEVEL: 'info', ...env, DATABASE_PATH: opts.databasePath ?? path.join(dir, 'test.db') } as NodeJS.ProcessEnv);
+  const config = loadConfig({ LOG_LEVEL: 'info', DATABASE_PATH: opts.databasePath ?? path.join(dir, 'test.db'), ...env } as NodeJS.ProcessEnv);
   const logs: string[] = [];
   const sink = new Writable({
     write(chunk, _enc, cb) {
@@ -36,8 +37,7 @@ export async function startServer(env: Record<string, string> = {}, opts: { data
     },
   });
   const logger = createLogger(config.logLevel, sink);
-  const db = openDb(config.databasePath);
-  const store = new AccountStore(db);
+  const store = await openStore(config);
   const faces = await FaceService.load(config.modelDir, { concurrency: config.generatorConcurrency, maxQueued: config.generatorQueue, upscaler: config.upscaler });
   const redis = config.redisUrl ? await connectRedis(config.redisUrl, () => undefined) : undefined;
   const { app } = createApp({ config, store, faces, logger, redis });
@@ -57,15 +57,15 @@ export async function startServer(env: Record<string, string> = {}, opts: { data
       // quit() waits for a connection that may never come; disconnect() also stops reconnecting.
       if (redis?.status === 'ready') await redis.quit().catch(() => undefined);
       redis?.disconnect();
-      db.close();
+      await store.close();
     },
   };
 }
 
 /** A user of the given class with one API key; returns the key. */
-export function userWithKey(store: AccountStore, cls: PaidClass, tag = Math.random().toString(36).slice(2, 10)): { key: string; userId: string; keyId: string } {
-  const user = store.createUser({ email: `${tag}@example.test`, username: tag, class: cls, verified: true });
-  const k = store.createKey(user.id, 'test');
+export async function userWithKey(store: AccountStore, cls: PaidClass, tag = Math.random().toString(36).slice(2, 10)): Promise<{ key: string; userId: string; keyId: string }> {
+  const user = await store.createUser({ email: `${tag}@example.test`, username: tag, class: cls, verified: true });
+  const k = await store.createKey(user.id, 'test');
   return { key: k.key, userId: user.id, keyId: k.id };
 }
 
