@@ -818,13 +818,13 @@ function render(): string {
   const rssGrowth = report.rss[0].points[2].rss - report.rss[0].points[1].rss;
 
   L.push('# Face Studio benchmarks', '');
-  L.push(`Made by \`nice -n 10 npm run bench\`${QUICK ? ' --quick' : ''} (scripts/bench.ts) on ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC. Medians unless a column says otherwise; every latency is measured by a client on the same machine, from sending the request to the last byte of the body.`, '');
+  L.push(`Made by \`${os.getPriority() > 0 ? `nice -n ${os.getPriority()} ` : ''}npm run bench\`${QUICK ? ' --quick' : ''} (scripts/bench.ts) on ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC. Medians unless a column says otherwise; every latency is measured by a client on the same machine, from sending the request to the last byte of the body.`, '');
   L.push('## Machine', '');
   L.push('| | |', '|---|---|');
   for (const [k, v] of Object.entries(report.facts)) L.push(`| ${k} | ${v} |`);
   L.push('');
   L.push(
-    '> This machine has 2 cores and was shared with a PyTorch training job (higher priority than this benchmark, which ran under `nice -n 10`) and other test runs; the load average above says how busy it was. Absolute numbers are therefore pessimistic and noisy; the comparisons within one run (floor vs HTTP, app vs bare express, knob vs knob) are the meaningful part.',
+    '> This machine has 2 cores and is shared with other jobs (training, test runs); the load average above says how busy it was. Absolute numbers are therefore pessimistic and noisy; the comparisons within one run (floor vs HTTP, app vs bare express, learned vs Lanczos, knob vs knob) are the meaningful part.',
     '',
   );
 
