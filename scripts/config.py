@@ -91,6 +91,10 @@ CHECKPOINT_EVERY = 1000
 UPSCALER_CHANNELS = 32
 UPSCALER_BODY = 6
 UPSCALER_PERCEPTUAL = 0.5   # weight of faceres early-feature L1 next to pixel L1
+# How often a training input gets sensor noise / JPEG. The generator's raw output has neither,
+# and learning to remove them also teaches the net to smooth skin texture away.
+UPSCALER_NOISE_P = 0.5
+UPSCALER_JPEG_P = 0.4
 
 # Face crop of human-models' networks in each training frame, (x1, y1, x2, y2) in pixels of the
 # 128 px frame: the median short-range BlazeFace box of 400 faces per set, enlarged 1.4x and

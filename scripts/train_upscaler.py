@@ -42,7 +42,7 @@ def jpeg(x, quality):
     return torch.from_numpy(np.asarray(Image.open(buf)).astype(np.float32) / 255).permute(2, 0, 1)
 
 
-def degrade(hr, g):
+def degrade(hr, g, noise_p=C.UPSCALER_NOISE_P, jpeg_p=C.UPSCALER_JPEG_P):
     """hr: N x 3 x 128 x 128 in [0, 1] -> 64 px inputs, each degraded differently."""
     r = lambda: float(torch.rand(1, generator=g))  # noqa: E731
     out = []
@@ -52,10 +52,10 @@ def degrade(hr, g):
             x = gaussian_blur(x, 0.3 + 0.9 * r())
         mode = ["area", "bilinear", "bicubic"][int(3 * r()) % 3]
         x = F.interpolate(x, size=(64, 64), mode=mode, **({} if mode == "area" else {"align_corners": False}))
-        if r() < 0.5:
+        if r() < noise_p:
             x = x + torch.randn(x.shape, generator=g) * (4 / 255) * r()
         x = x.clamp(0, 1)[0]
-        if r() < 0.4:
+        if r() < jpeg_p:
             x = jpeg(x, int(60 + 35 * r()))
         out.append(x)
     return torch.stack(out)
@@ -78,6 +78,8 @@ def main():
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--perceptual", type=float, default=C.UPSCALER_PERCEPTUAL)
+    ap.add_argument("--noise-p", type=float, default=C.UPSCALER_NOISE_P)
+    ap.add_argument("--jpeg-p", type=float, default=C.UPSCALER_JPEG_P)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     os.makedirs(args.run, exist_ok=True)
@@ -106,7 +108,7 @@ def main():
         hr = torch.from_numpy(np.asarray(sets[which][idx])).permute(0, 3, 1, 2).float() / 255
         flip = torch.rand(args.batch, generator=g) < 0.5
         hr = torch.where(flip[:, None, None, None], hr.flip(3), hr)
-        lr = degrade(hr, g)
+        lr = degrade(hr, g, args.noise_p, args.jpeg_p)
         # Training sees 32 px input patches (64 px targets): a quarter of the cost of whole faces
         # per sample, and a convolutional net learns the same local mapping from them.
         ox, oy = (int(v) for v in torch.randint(0, 64 - PATCH + 1, (2,), generator=g))
