@@ -1,5 +1,4 @@
-import { Pool } from 'pg';
-import { createTestDatabase, PG_ADMIN_URL, type TestDatabase } from './helpers/database';
+import { adminQuery, createTestDatabase, type TestDatabase } from './helpers/database';
 import { startServer, type TestServer } from './helpers/server';
 
 /**
@@ -9,15 +8,6 @@ import { startServer, type TestServer } from './helpers/server';
 let db: TestDatabase;
 let srv: TestServer;
 const PASSWORD = 'never-print-me';
-
-async function admin(sql: string): Promise<void> {
-  const pool = new Pool({ connectionString: PG_ADMIN_URL, max: 1 });
-  try {
-    await pool.query(sql);
-  } finally {
-    await pool.end();
-  }
-}
 
 beforeAll(async () => {
   db = await createTestDatabase('postgres', 'readiness');
@@ -37,9 +27,9 @@ const readyz = async () => {
 test('/readyz is 503 while the database refuses connections and 200 when it is back', async () => {
   expect(await readyz()).toEqual({ status: 200, body: { status: 'ready', checks: expect.objectContaining({ database: 'ok' }) } });
   const name = new URL(db.env.DATABASE_URL).pathname.slice(1);
-  await admin(`ALTER DATABASE ${name} ALLOW_CONNECTIONS false`);
+  await adminQuery(`ALTER DATABASE ${name} ALLOW_CONNECTIONS false`);
   try {
-    await admin(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '${name}'`);
+    await adminQuery(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '${name}'`);
     const down = await readyz();
     expect(down).toEqual({ status: 503, body: { status: 'not ready', checks: expect.objectContaining({ database: 'unreachable' }) } });
     expect(JSON.stringify(down.body)).not.toMatch(/postgres:\/\//);
@@ -48,7 +38,7 @@ test('/readyz is 503 while the database refuses connections and 200 when it is b
     expect(logs).toContain('postgres:***@127.0.0.1');
     expect(logs).not.toContain(PASSWORD);
   } finally {
-    await admin(`ALTER DATABASE ${name} ALLOW_CONNECTIONS true`);
+    await adminQuery(`ALTER DATABASE ${name} ALLOW_CONNECTIONS true`);
   }
   expect((await readyz()).status).toBe(200);
 });

@@ -93,9 +93,7 @@ export class FaceService {
     const m = this.manifest;
     const chw = await this.generator.runRaw(latentFromSeed(p.seed, m.latent_dim), conditionVector(p, m));
     if (!this.upscaler) return planarToRgb(chw, m.resolution, m.output.range);
-    const range = this.upscaler.spec.range;
-    const up = await this.upscaler.run(rescaleRange(chw, m.output.range, range));
-    return planarToRgb(up.chw, up.side, range);
+    return this.upscale(this.upscaler, rescaleRange(chw, m.output.range, this.upscaler.spec.range));
   }
 
   /**
@@ -105,9 +103,13 @@ export class FaceService {
   async enlarge(face: RawFace): Promise<RawFace> {
     if (!this.upscaler) return face;
     if (face.size !== this.upscaler.inputSide) throw new Error(`enlarge: expected ${this.upscaler.inputSide} px, got ${face.size} px`);
-    const range = this.upscaler.spec.range;
-    const up = await this.upscaler.run(rgbToPlanar(face, range));
-    return planarToRgb(up.chw, up.side, range);
+    return this.upscale(this.upscaler, rgbToPlanar(face, this.upscaler.spec.range));
+  }
+
+  /** Planar floats already in the upscaler's range -> its 8-bit RGB output. */
+  private async upscale(upscaler: OnnxUpscaler, chw: Float32Array): Promise<RawFace> {
+    const up = await upscaler.run(chw);
+    return planarToRgb(up.chw, up.side, upscaler.spec.range);
   }
 
   /** Source face -> final bytes at the requested size (resize, stamp, XMP, encode). */

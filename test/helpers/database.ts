@@ -72,7 +72,8 @@ export async function createTestDatabase(backend: Backend, label: string): Promi
   };
 }
 
-async function adminQuery(sql: string): Promise<void> {
+/** One statement on the maintenance database (create, drop, alter other databases). */
+export async function adminQuery(sql: string): Promise<void> {
   const pool = new Pool({ connectionString: PG_ADMIN_URL, max: 1 });
   try {
     await pool.query(sql);
