@@ -90,11 +90,21 @@ CHECKPOINT_EVERY = 1000
 # Learned x2 upscaler (model.Upscaler, scripts/train_upscaler.py): 64 -> 128 px before the resize.
 UPSCALER_CHANNELS = 32
 UPSCALER_BODY = 6
-UPSCALER_PERCEPTUAL = 0.5   # weight of faceres early-feature L1 next to pixel L1
+UPSCALER_PERCEPTUAL = 1.0   # weight of faceres early-feature L1 next to pixel L1
 # How often a training input gets sensor noise / JPEG. The generator's raw output has neither,
 # and learning to remove them also teaches the net to smooth skin texture away.
-UPSCALER_NOISE_P = 0.5
-UPSCALER_JPEG_P = 0.4
+UPSCALER_NOISE_P = 0.1
+UPSCALER_JPEG_P = 0.05
+# The degradation from a 128 px photo to a training input, fitted to the generator's own 64 px
+# output by scripts/fit_degradation.py (luma power spectrum of the face region, six bands up to
+# Nyquist). The generator's faces are crisp, with more energy at 0.3-0.9 Nyquist than any plain
+# downscale of a photo: the nearest are a Gaussian blur of sigma 0.5-0.7 (128 px units), area or
+# bicubic resampling, then a mild unsharp mask at 64 px. An earlier, much softer degradation
+# (blur up to sigma 1.2 on 60 % of inputs) taught the net to sharpen what the generator had
+# already sharpened: generated faces came out crisper than real ones through the same path.
+UPSCALER_BLUR_SIGMA = (0.4, 0.8)      # uniform range, every input
+UPSCALER_RESAMPLE = ("area", "bicubic")
+UPSCALER_LR_SHARPEN = (0.0, 0.6)      # unsharp amount at 64 px (sigma 1), uniform range
 
 # Face crop of human-models' networks in each training frame, (x1, y1, x2, y2) in pixels of the
 # 128 px frame: the median short-range BlazeFace box of 400 faces per set, enlarged 1.4x and

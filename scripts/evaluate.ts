@@ -270,7 +270,7 @@ async function main() {
 
   for (const r of result.criteria) console.log(`${r.pass ? 'PASS' : 'FAIL'}  ${r.metric}: ${fmt(r.value, r.percent)} (needs ${r.higherIsBetter ? '>=' : '<='} ${fmt(r.threshold, r.percent)})`);
   console.log(`Fréchet descriptor distance: generated ${result.frechet.generated_vs_real.toFixed(3)}, real-vs-real floor ${result.frechet.real_vs_real.toFixed(3)}`);
-  for (const r of pipelines.rows) console.log(`${r.pipeline} ${r.resolution} px: detected ${fmt(r.detected_rate, true)}, gender ${fmt(r.gender_agreement, true)}, age MAE ${fmt(r.age_mae, false)}, Fréchet ${r.frechet.toFixed(3)}, sharpness ${r.sharpness.toFixed(1)} (real via this pipeline ${r.real_sharpness.toFixed(1)})`);
+  for (const r of pipelines.rows) console.log(`${r.pipeline} ${r.resolution} px: detected ${fmt(r.detected_rate, true)}, gender ${fmt(r.gender_agreement, true)}, age MAE ${fmt(r.age_mae, false)} (paired ${fmt(r.age_mae_paired, false)} over ${r.n_paired}), Fréchet ${r.frechet.toFixed(3)}, sharpness ${r.sharpness.toFixed(1)} (real via this pipeline ${r.real_sharpness.toFixed(1)})`);
   console.log(`wrote ${['EVAL.md', 'eval.json', 'samples.jpg', ...(crops ? ['upscaler-crops.jpg'] : [])].map((f) => path.relative(REPO, path.join(opts.outDir, f))).join(', ')} in ${result.runtime_s.toFixed(0)} s`);
 }
 

@@ -114,14 +114,20 @@ def export_upscaler(checkpoint, folder):
                       dynamic_axes={"x": {0: "batch", 2: "height", 3: "width"}, "y": {0: "batch", 2: "height2", 3: "width2"}},
                       opset_version=17, do_constant_folding=True)
     halve_initializers(path)
-    patches = ck["step"] * ck.get("batch", 32)
+    # A run started with --init continues a shipped upscaler: the version counts all its training.
+    before = ck.get("before", {"steps": 0, "patches": 0, "minutes": 0.0})
+    steps = before["steps"] + int(ck["step"])
+    patches = before["patches"] + int(ck["step"]) * ck.get("batch", 32)
+    minutes = round(before["minutes"] + ck["seconds"] / 60, 1)
     with open(os.path.join(folder, "manifest.json")) as f:
         manifest = json.load(f)
     manifest["upscaler"] = {
         "file": "upscaler.onnx", "version": f"up2x+{patches // 1000}kpatches", "scale": 2,
         "input": "x", "output": "y", "range": [-1, 1],
-        "training": {"steps": int(ck["step"]), "patches": int(patches), "minutes": round(ck["seconds"] / 60, 1),
-                     "data": "real 128 px faces of UTKFace and CelebA-HQ, inputs degraded (blur, resampling, noise, JPEG)"},
+        "training": {"steps": steps, "patches": patches, "minutes": minutes,
+                     "data": "real 128 px faces of UTKFace and CelebA-HQ; inputs degraded like the generator's output "
+                             "(blur, area or bicubic resampling, a mild unsharp mask; rare noise and JPEG)",
+                     "compute": "2 CPU cores (AMD EPYC)"},
     }
     with open(os.path.join(folder, "manifest.json"), "w") as f:
         json.dump(manifest, f, indent=2)

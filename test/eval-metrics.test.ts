@@ -5,7 +5,7 @@ import {
 } from '../scripts/eval/metrics';
 import { EXPRESSION_TO_MOOD, judgedMood, moodAccuracy } from '../scripts/eval/mood';
 import { boxInPixels, faceSharpness, laplacianVariance, luma } from '../scripts/eval/sharpness';
-import { slope } from '../scripts/eval/stats';
+import { mcnemarExact, pairedDifference, slope } from '../scripts/eval/stats';
 import type { ResolvedParams } from '../server/params/schema';
 
 /**
@@ -185,6 +185,29 @@ describe('face sharpness (variance of the Laplacian over the face box)', () => {
     for (let y = 0; y < SIZE; y++) for (let x = 0; x < 8; x++) rgb.fill(((x + y) % 2) * 255, (y * SIZE + x) * 3, (y * SIZE + x) * 3 + 3);
     expect(faceSharpness(rgb, SIZE, SIZE, 3)).toBe(flat);
     expect(luma(Uint8Array.from([255, 0, 0]), 1, 1, 3)[0]).toBeCloseTo(0.299 * 255);
+  });
+});
+
+describe('pipeline comparison statistics (issue 16)', () => {
+  it('exact McNemar: no discordant faces is p 1, a lopsided split is significant, a one-face split is not', () => {
+    expect(mcnemarExact(0, 0)).toBe(1);
+    expect(mcnemarExact(1, 0)).toBe(1);
+    expect(mcnemarExact(4, 5)).toBe(1);
+    // 10 vs 0: 2 * 0.5^10
+    expect(mcnemarExact(10, 0)).toBeCloseTo(2 / 1024, 10);
+    expect(mcnemarExact(0, 10)).toBeCloseTo(2 / 1024, 10);
+    // 1 vs 6: 2 * (1 + 7) / 128
+    expect(mcnemarExact(1, 6)).toBeCloseTo(16 / 128, 10);
+  });
+
+  it('paired difference: the mean, and an interval that excludes 0 only when the shift is consistent', () => {
+    const steady = pairedDifference([1, 1.1, 0.9, 1, 1.05, 0.95]);
+    expect(steady.mean).toBeCloseTo(1, 10);
+    expect(steady.ci95[0]).toBeGreaterThan(0);
+    const noisy = pairedDifference([3, -3, 2, -2, 1, -1.5]);
+    expect(noisy.ci95[0]).toBeLessThan(0);
+    expect(noisy.ci95[1]).toBeGreaterThan(0);
+    expect(noisy.n).toBe(6);
   });
 });
 

@@ -165,3 +165,26 @@ export function frechetDistance(a: ArrayLike<number>[], b: ArrayLike<number>[]):
   for (let i = 0; i < d; i++) tr += x.cov[i][i] + y.cov[i][i];
   return diff + tr - 2 * trSqrt;
 }
+
+/** Two-sided exact McNemar p-value from the discordant counts b and c (binomial, p = 1/2). */
+export function mcnemarExact(b: number, c: number): number {
+  const n = b + c;
+  if (n === 0) return 1;
+  const k = Math.min(b, c);
+  let tail = 0;
+  let term = Math.pow(0.5, n); // C(n, 0) / 2^n
+  for (let i = 0; i <= k; i++) {
+    tail += term;
+    term = (term * (n - i)) / (i + 1);
+  }
+  return Math.min(1, 2 * tail);
+}
+
+/** Mean of paired differences with a normal-approximation 95 % interval. */
+export function pairedDifference(diffs: number[]): { mean: number; ci95: [number, number]; n: number } {
+  const n = diffs.length;
+  const m = mean(diffs);
+  const sd = Math.sqrt(diffs.reduce((a, d) => a + (d - m) ** 2, 0) / Math.max(1, n - 1));
+  const half = (1.96 * sd) / Math.sqrt(Math.max(1, n));
+  return { mean: m, ci95: [m - half, m + half], n };
+}

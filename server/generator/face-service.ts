@@ -85,13 +85,18 @@ export class FaceService {
     return this.generator.generate(latentFromSeed(p.seed, this.manifest.latent_dim), conditionVector(p, this.manifest));
   }
 
+  /** The generator's float output (CHW, the manifest's range), bypassing the queue. */
+  nativeOutput(p: ResolvedParams): Promise<Float32Array> {
+    return this.generator.runRaw(latentFromSeed(p.seed, this.manifest.latent_dim), conditionVector(p, this.manifest));
+  }
+
   /**
    * The face the resize starts from, bypassing the queue (evaluation, benchmark): the upscaler
    * reads the generator's float output directly, so no 8-bit rounding happens in between.
    */
   async sourceFace(p: ResolvedParams): Promise<RawFace> {
     const m = this.manifest;
-    const chw = await this.generator.runRaw(latentFromSeed(p.seed, m.latent_dim), conditionVector(p, m));
+    const chw = await this.nativeOutput(p);
     if (!this.upscaler) return planarToRgb(chw, m.resolution, m.output.range);
     return this.upscale(this.upscaler, rescaleRange(chw, m.output.range, this.upscaler.spec.range));
   }
