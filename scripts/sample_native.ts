@@ -10,6 +10,7 @@
  */
 import fs from 'node:fs';
 import { FaceService } from '../server/generator/face-service';
+import { rescaleRange } from '../server/generator/planar';
 import { resolveParams } from '../server/params/resolve';
 
 async function main() {
@@ -19,13 +20,12 @@ async function main() {
   const out = opt('--out', 'runs/native64.f32');
   const service = await FaceService.load(process.env.MODEL_DIR ?? 'models/facestudio-v1', { upscaler: false });
   const m = service.manifest;
-  const [lo, hi] = m.output.range;
   const side = m.resolution;
   const all = new Float32Array(n * 3 * side * side);
   for (let i = 0; i < n; i++) {
     const p = resolveParams({ resolution: 128, image_format: 'jpeg' }, i + 1, m.priors);
-    const chw = await service.nativeOutput(p);
-    for (let j = 0; j < chw.length; j++) all[i * chw.length + j] = Math.min(1, Math.max(0, (chw[j] - lo) / (hi - lo)));
+    const chw = rescaleRange(await service.nativeOutput(p), m.output.range, [0, 1]);
+    all.set(chw.map((v) => Math.min(1, Math.max(0, v))), i * chw.length);
   }
   fs.writeFileSync(out, Buffer.from(all.buffer));
   fs.writeFileSync(`${out}.json`, JSON.stringify({ n, side, channels: 3, layout: 'NCHW', range: [0, 1], model: m.version }) + '\n');

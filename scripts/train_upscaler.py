@@ -26,6 +26,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 import config as C  # noqa: E402
 from face_nets import TfjsGraph  # noqa: E402
 from model import Upscaler  # noqa: E402
+from train import HALF_SUFFIX, export_weights  # noqa: E402
 
 PERCEPTUAL_LAYER = "conv_pw_3_relu/clip_by_value"  # faceres, 1/4 of the input side, 128 channels
 PATCH = 32
@@ -76,16 +77,14 @@ def upscaler_from_onnx(path):
     """An Upscaler with the weights of an export (export.py --upscaler): convolutions by name,
     PReLU slopes (which the exporter renames) in graph order."""
     import onnx
-    from onnx import numpy_helper
-    graph = onnx.load(path).graph
-    arrays = {t.name.removesuffix(".f16"): torch.from_numpy(numpy_helper.to_array(t).astype(np.float32)) for t in graph.initializer}
+    weights = export_weights(path)
     net = Upscaler(C.UPSCALER_CHANNELS, C.UPSCALER_BODY)
     state = net.state_dict()
-    slopes = [n.input[1].removesuffix(".f16") for n in graph.node if n.op_type == "PRelu"]
+    slopes = [n.input[1].removesuffix(HALF_SUFFIX) for n in onnx.load(path).graph.node if n.op_type == "PRelu"]
     prelus = [k for k in state if k.endswith(".weight") and state[k].dim() == 1]
     assert len(slopes) == len(prelus), (slopes, prelus)
-    loaded = {k: arrays[k] for k in state if k in arrays}
-    loaded.update({k: arrays[name].reshape(state[k].shape) for k, name in zip(prelus, slopes)})
+    loaded = {k: weights[k] for k in state if k in weights}
+    loaded.update({k: weights[name].reshape(state[k].shape) for k, name in zip(prelus, slopes)})
     net.load_state_dict(loaded)
     return net
 

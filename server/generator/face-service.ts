@@ -81,8 +81,8 @@ export class FaceService {
   }
 
   /** The generator's native-resolution RGB, without the upscaler, bypassing the queue (parity checks). */
-  rawFace(p: ResolvedParams): Promise<RawFace> {
-    return this.generator.generate(latentFromSeed(p.seed, this.manifest.latent_dim), conditionVector(p, this.manifest));
+  async rawFace(p: ResolvedParams): Promise<RawFace> {
+    return planarToRgb(await this.nativeOutput(p), this.manifest.resolution, this.manifest.output.range);
   }
 
   /** The generator's float output (CHW, the manifest's range), bypassing the queue. */

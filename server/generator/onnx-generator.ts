@@ -1,7 +1,6 @@
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { Manifest } from './manifest';
-import { planarToRgb } from './planar';
 import { sessionOptions } from './session-options';
 
 /** A face as the model made it: RGB, 8 bits, row-major, native resolution. */
@@ -34,10 +33,6 @@ export class OnnxGenerator {
     };
     const out = await this.session.run(feeds);
     return out[m.output.name].data as Float32Array;
-  }
-
-  async generate(z: Float32Array, c: Float32Array): Promise<RawFace> {
-    return planarToRgb(await this.runRaw(z, c), this.manifest.resolution, this.manifest.output.range);
   }
 
   async close(): Promise<void> {
