@@ -90,6 +90,7 @@ def main():
     ap.add_argument("--decode-only", action="store_true", help="only cache the decoded 128 px images (what "
                     "train_upscaler.py reads), minutes instead of hours")
     args = ap.parse_args()
+    os.makedirs(args.out, exist_ok=True)
     if args.decode_only:
         for name in args.sets.split(","):
             print(name, decoded(args.datasets, name, args.out).shape, flush=True)

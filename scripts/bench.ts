@@ -30,7 +30,8 @@ import { loadConfig } from '../server/config/config';
 import { conditionVector } from '../server/generator/condition';
 import { FaceService, type Pipeline } from '../server/generator/face-service';
 import { latentFromSeed } from '../server/generator/prng';
-import { applyStamp, encodeRgb, JPEG_QUALITY, resizeFace, sharpenSigma, WEBP_EFFORT, WEBP_QUALITY } from '../server/imaging/encode';
+import { applyStamp, encodeRgb, JPEG_QUALITY, WEBP_EFFORT, WEBP_QUALITY } from '../server/imaging/encode';
+import { sharpenSigma } from '../server/imaging/resample-weights';
 import { stampFor } from '../server/imaging/stamp';
 import { provenanceXmp } from '../server/imaging/xmp';
 import { canonicalQuery, resolveParams } from '../server/params/resolve';
@@ -271,7 +272,7 @@ async function floorAndSplit(faces: FaceService) {
         const t0 = performance.now();
         const face = await faces.sourceFace(p);
         const t1 = performance.now();
-        const rgb = await resizeFace(face, res);
+        const rgb = await faces.resize(face, res);
         const t2 = performance.now();
         await applyStamp(rgb, res);
         const t3 = performance.now();
@@ -352,20 +353,20 @@ async function knobs(faces: FaceService, modelDir: string) {
 
   // Upscale + sharpen variants at 1024.
   const sigma = sharpenSigma(R, face.size);
-  report.knobs.sharpen.push({ name: 'Lanczos-3 only (no sharpening)', ms: await timeIt(() => sharp(face.data, rawIn).resize(R, R, { kernel: 'lanczos3' }).raw().toBuffer()) });
-  report.knobs.sharpen.push({ name: 'Lanczos-3 + libvips sharpen (sRGB->LAB->sRGB), previous pipeline', ms: await timeIt(() => sharp(face.data, rawIn).resize(R, R, { kernel: 'lanczos3' }).sharpen({ sigma, m1: 0.5, m2: 1.5 }).raw().toBuffer()) });
-  report.knobs.sharpen.push({ name: 'Lanczos-3 + luma unsharp mask (resizeFace), current', ms: await timeIt(() => resizeFace(face, R)) });
+  report.knobs.sharpen.push({ name: 'libvips enlargement, kernel lanczos3, no sharpening (imaging version 2 started with it)', ms: await timeIt(() => sharp(face.data, rawIn).resize(R, R, { kernel: 'lanczos3' }).raw().toBuffer()) });
+  report.knobs.sharpen.push({ name: 'the same + libvips sharpen (sRGB->LAB->sRGB), imaging version 1', ms: await timeIt(() => sharp(face.data, rawIn).resize(R, R, { kernel: 'lanczos3' }).sharpen({ sigma, m1: 0.5, m2: 1.5 }).raw().toBuffer()) });
+  report.knobs.sharpen.push({ name: 'Lanczos-3 matrices + luma unsharp mask in onnxruntime (server/imaging/resizer.ts), current', ms: await timeIt(() => faces.resize(face, R)) });
 
   // sharp / libvips thread pool per operation.
   const original = sharp.concurrency();
   for (const c of [1, 2]) {
     sharp.concurrency(c);
-    report.knobs.sharpConcurrency.push({ n: c, ms: await timeIt(async () => encodeRgb(await resizeFace(face, R), R, 'jpeg', { modelName: 'x', modelVersion: 'x', seed: 1, params: '' })) });
+    report.knobs.sharpConcurrency.push({ n: c, ms: await timeIt(async () => encodeRgb(await faces.resize(face, R), R, 'jpeg', { modelName: 'x', modelVersion: 'x', seed: 1, params: '' })) });
   }
   sharp.concurrency(original);
 
   // Encoders on the same 1024 px RGB.
-  const rgb = await resizeFace(face, R);
+  const rgb = await faces.resize(face, R);
   await applyStamp(rgb, R);
   const xmp = provenanceXmp({ modelName: m.name, modelVersion: m.version, seed: 4242, params: 'resolution=1024' });
   const enc = async (name: string, make: () => ReturnType<typeof sharp>) => {
@@ -885,7 +886,7 @@ function render(): string {
     L.push(`Where the time goes, ${key.replace('/', ' px ').toUpperCase().replace(' PX ', ' px ')} (HTTP p50 ${ms(h)} ms): ${parts.map(([n, v]) => `${n} ${ms(v)} ms (${((v / h) * 100).toFixed(0)}%)`).join(', ')}.`, '');
   }
   L.push(
-    'Changes made from these measurements (server/imaging/encode.ts, stamp.ts): the libvips `sharpen` (an sRGB → LAB → sRGB round trip at the output size) became an unsharp mask on luma computed from a libvips Gaussian blur of one channel; the stamp is blended into the RGB buffer in JS instead of a libvips `composite` (which converted the whole image to float); JPEG uses libjpeg-turbo with optimised Huffman tables instead of mozjpeg; WebP effort 3 → 2. Output stays byte-identical for a given seed and build (test/generate.test.ts). onnxruntime runs 2 intra-op threads with full graph optimisation (the fastest row of its table, alone and two at once; with the first, smaller generator 1 thread was as fast, with the 5.9 M-parameter GAN 2 threads halve inference). sharp stays at its default of 1 libvips thread per operation: the server already runs 2 generations at once on 2 cores, so a second thread per operation can only help a lone request, and the single-request timings of 1 vs 2 threads below swing either way from run to run on this shared machine.',
+    'Changes made from these measurements (server/imaging/resizer.ts, encode.ts, stamp.ts): the libvips `sharpen` (an sRGB → LAB → sRGB round trip at the output size) became an unsharp mask on luma computed from a libvips Gaussian blur of one channel, and then (imaging version 3) the whole resize moved into onnxruntime: Lanczos-3 as dense matrices (Rv · X · Rhᵀ, GEMMs that beat libvips\' enlargement, which is also not Lanczos but a bicubic interpolator shifted by a quarter source pixel), the unsharp mask\'s blur folded into a second matrix pair on luma, the shaping as a few elementwise operators, and one byte transpose back to packed RGB, all off the event loop; the stamp is blended into the RGB buffer in JS instead of a libvips `composite` (which converted the whole image to float); JPEG uses libjpeg-turbo with optimised Huffman tables instead of mozjpeg; WebP effort 3 → 2. Output stays byte-identical for a given seed and build (test/generate.test.ts). onnxruntime runs 2 intra-op threads with full graph optimisation (the fastest row of its table, alone and two at once; with the first, smaller generator 1 thread was as fast, with the 5.9 M-parameter GAN 2 threads halve inference). sharp stays at its default of 1 libvips thread per operation: the server already runs 2 generations at once on 2 cores, so a second thread per operation can only help a lone request, and the single-request timings of 1 vs 2 threads below swing either way from run to run on this shared machine.',
     '',
   );
 

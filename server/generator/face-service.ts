@@ -1,4 +1,5 @@
 import { encodeFace } from '../imaging/encode';
+import { Resizer } from '../imaging/resizer';
 import { canonicalQuery } from '../params/resolve';
 import type { ResolvedParams } from '../params/schema';
 import { conditionVector } from './condition';
@@ -32,13 +33,14 @@ export type Pipeline = 'learned' | 'lanczos';
 /**
  * The one code path from resolved parameters to image bytes:
  * seed -> z, attributes -> c, ONNX generator, the learned x2 upscaler when the model has one,
- * then resize/stamp/XMP/encode. The HTTP route, the evaluator and the benchmark all go through here.
+ * then resize (onnxruntime)/stamp/XMP/encode. The HTTP route, the evaluator and the benchmark all go through here.
  */
 export class FaceService {
   private constructor(
     readonly manifest: Manifest,
     private readonly generator: OnnxGenerator,
     private readonly upscaler: OnnxUpscaler | undefined,
+    private readonly resizer: Resizer,
     readonly queue: BoundedQueue,
   ) {}
 
@@ -46,15 +48,18 @@ export class FaceService {
     const manifest = loadManifest(modelDir);
     const generator = await OnnxGenerator.load(modelDir, manifest, opts.threads);
     let upscaler: OnnxUpscaler | undefined;
-    if (manifest.upscaler && opts.upscaler !== false) {
-      try {
+    let resizer: Resizer;
+    try {
+      if (manifest.upscaler && opts.upscaler !== false) {
         upscaler = await OnnxUpscaler.load(modelDir, manifest.upscaler, manifest.resolution, opts.threads);
-      } catch (err) {
-        await generator.close();
-        throw err;
       }
+      resizer = await Resizer.create(opts.threads);
+    } catch (err) {
+      await generator.close();
+      await upscaler?.close();
+      throw err;
     }
-    return new FaceService(manifest, generator, upscaler, new BoundedQueue(opts.concurrency ?? 2, opts.maxQueued ?? 32));
+    return new FaceService(manifest, generator, upscaler, resizer, new BoundedQueue(opts.concurrency ?? 2, opts.maxQueued ?? 32));
   }
 
   get pipeline(): Pipeline {
@@ -117,6 +122,11 @@ export class FaceService {
     return planarToRgb(up.chw, up.side, upscaler.spec.range);
   }
 
+  /** Source face -> packed RGB at `resolution` (the resize alone, as encode does it). */
+  resize(face: RawFace, resolution: number): Promise<Buffer> {
+    return this.resizer.resize(face, resolution);
+  }
+
   /** Source face -> final bytes at the requested size (resize, stamp, XMP, encode). */
   encode(face: RawFace, p: ResolvedParams): Promise<Buffer> {
     return encodeFace(face, {
@@ -124,7 +134,7 @@ export class FaceService {
       format: p.image_format,
       stamp: p.stampless !== 'yes',
       provenance: { modelName: this.manifest.name, modelVersion: this.modelVersion, seed: p.seed, params: canonicalQuery(p) },
-    });
+    }, this.resizer);
   }
 
   private async renderNow(p: ResolvedParams, timings?: FaceTimings): Promise<Buffer> {
@@ -143,5 +153,6 @@ export class FaceService {
     await this.queue.drain();
     await this.generator.close();
     await this.upscaler?.close();
+    await this.resizer.close();
   }
 }
