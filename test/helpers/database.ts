@@ -66,7 +66,19 @@ export async function createTestDatabase(backend: Backend, label: string): Promi
       return rows as T[];
     },
     async drop() {
-      await pool?.end();
+      if (pool) {
+        // pg-pool's end() resolves before its connections have closed; the forced DROP below
+        // could terminate one mid-close, which the pool reports as an unhandled 'error' event.
+        const p = pool;
+        const open = p.totalCount;
+        let removed = 0;
+        const closed = new Promise<void>((resolve) => {
+          if (open === 0) resolve();
+          p.on('remove', () => ++removed === open && resolve());
+        });
+        await p.end();
+        await closed;
+      }
       await adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     },
   };
