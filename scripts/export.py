@@ -104,9 +104,11 @@ def export_upscaler(checkpoint, folder):
     N x 3 x 128 x 128 in the same range; its version joins the model's in X-Model-Version."""
     from model import Upscaler
     ck = torch.load(checkpoint, map_location="cpu")
-    net = Upscaler(C.UPSCALER_CHANNELS, C.UPSCALER_BODY)
+    # Checkpoints before the shape became a choice were 32 channels x 6 with per-channel slopes.
+    arch = ck.get("arch", {"channels": 32, "body": 6, "slopes": "channel"})
+    net = Upscaler(**arch)
     net.load_state_dict(ck["net"])
-    net.eval()
+    net = net.for_export().eval()
     path = os.path.join(folder, "upscaler.onnx")
     torch.onnx.export(net, torch.zeros(1, 3, C.RESOLUTION, C.RESOLUTION), path, input_names=["x"], output_names=["y"],
                       # Spatial axes stay symbolic (the net is fully convolutional): a natively
@@ -121,17 +123,33 @@ def export_upscaler(checkpoint, folder):
     minutes = round(before["minutes"] + ck["seconds"] / 60, 1)
     with open(os.path.join(folder, "manifest.json")) as f:
         manifest = json.load(f)
+    # A continued run extends the shipped entry's account of its data and compute by this round.
+    this_round = (f"{int(ck['step']):,} steps with inputs degraded like the generator's output (blur, area or bicubic "
+                  "resampling, a mild unsharp mask; rare noise and JPEG)"
+                  + (", one activation slope per layer" if arch.get("slopes") == "layer" else ""))
+    this_compute = f"2 CPU cores ({cpu_name()}), {ck['seconds'] / 60:.0f} minutes"
+    prior = manifest.get("upscaler", {}).get("training", {})
+    if before["steps"] and prior.get("steps") == before["steps"]:
+        data, compute = f"{prior['data']}; then {this_round}", f"{prior['compute']}; then {this_compute}"
+    else:
+        data, compute = f"real 128 px faces of UTKFace and CelebA-HQ; {this_round}", this_compute
     manifest["upscaler"] = {
-        "file": "upscaler.onnx", "version": f"up2x+{patches // 1000}kpatches", "scale": 2,
-        "input": "x", "output": "y", "range": [-1, 1],
-        "training": {"steps": steps, "patches": patches, "minutes": minutes,
-                     "data": "real 128 px faces of UTKFace and CelebA-HQ; inputs degraded like the generator's output "
-                             "(blur, area or bicubic resampling, a mild unsharp mask; rare noise and JPEG)",
-                     "compute": "2 CPU cores (AMD EPYC)"},
+        "file": "upscaler.onnx", "version": f"up2x-{arch['channels']}c{arch['body']}{'-leaky' if arch.get('slopes') == 'layer' else ''}+{patches // 1000}kpatches", "scale": 2,
+        "input": "x", "output": "y", "range": [-1, 1], "architecture": arch,
+        "training": {"steps": steps, "patches": patches, "minutes": minutes, "data": data, "compute": compute},
     }
     with open(os.path.join(folder, "manifest.json"), "w") as f:
         json.dump(manifest, f, indent=2)
     print(f"exported the upscaler ({manifest['upscaler']['version']}) to {path}")
+
+
+def cpu_name():
+    """The CPU's brand as /proc/cpuinfo names it (e.g. "Intel(R) Xeon(R) Processor"), for the record."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        return "unknown CPU"
 
 
 def priors_from_labels(rows):

@@ -135,16 +135,43 @@ class Discriminator(nn.Module):
 class Upscaler(nn.Module):
     """Learned x2 face super-resolution, 64 -> 128 px (SRVGGNetCompact's shape: Wang et al.,
     Real-ESRGAN 2021): every convolution runs at the input size, one pixel shuffle at the end,
-    and the network only adds detail to a bilinear upsampling of its input. x in [-1, 1]."""
+    and the network only adds detail to a bilinear upsampling of its input. x in [-1, 1].
 
-    def __init__(self, channels=32, body=6):
+    slopes="channel" is SRVGGNetCompact's PReLU, one learned slope per channel. slopes="layer"
+    learns one slope per layer and exports as LeakyRelu, which onnxruntime fuses into the
+    convolution before it; a per-channel PReLU runs as its own pass, with layout conversions
+    around it, and took 40 % of the net's time on the server (5.0 -> 3.2 ms per 64 px face)."""
+
+    def __init__(self, channels=32, body=6, slopes="channel"):
         super().__init__()
-        layers = [nn.Conv2d(3, channels, 3, 1, 1), nn.PReLU(channels)]
+        assert slopes in ("channel", "layer"), slopes
+        self.arch = {"channels": channels, "body": body, "slopes": slopes}
+        act = lambda: nn.PReLU(channels if slopes == "channel" else 1)  # noqa: E731
+        layers = [nn.Conv2d(3, channels, 3, 1, 1), act()]
         for _ in range(body):
-            layers += [nn.Conv2d(channels, channels, 3, 1, 1), nn.PReLU(channels)]
+            layers += [nn.Conv2d(channels, channels, 3, 1, 1), act()]
         layers += [nn.Conv2d(channels, 3 * 4, 3, 1, 1), nn.PixelShuffle(2)]
         self.body = nn.Sequential(*layers)
 
     def forward(self, x):
         base = F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
         return base + self.body(x)
+
+    def with_layer_slopes(self):
+        """A copy with one slope per layer, each the mean of the layer's channel slopes: where a
+        fine-tune from a per-channel net starts."""
+        net = Upscaler(self.arch["channels"], self.arch["body"], "layer")
+        state = {k: (v.mean().reshape(1) if v.dim() == 1 and k.endswith(".weight") and v.numel() == self.arch["channels"]
+                     and isinstance(self.body[int(k.split(".")[1])], nn.PReLU) else v)
+                 for k, v in self.state_dict().items()}
+        net.load_state_dict(state)
+        return net
+
+    def for_export(self):
+        """The same function with each one-slope PReLU as a LeakyReLU (see the class docstring)."""
+        if self.arch["slopes"] == "channel":
+            return self
+        net = Upscaler(**self.arch)
+        net.load_state_dict(self.state_dict())
+        net.body = nn.Sequential(*[nn.LeakyReLU(float(m.weight)) if isinstance(m, nn.PReLU) else m for m in net.body])
+        return net

@@ -74,17 +74,25 @@ def sharpen(x, amount, sigma=1.0):
 
 
 def upscaler_from_onnx(path):
-    """An Upscaler with the weights of an export (export.py --upscaler): convolutions by name,
-    PReLU slopes (which the exporter renames) in graph order."""
+    """An Upscaler with the weights of an export (export.py --upscaler): convolutions by name;
+    per-channel PReLU slopes (which the exporter renames) in graph order, or per-layer slopes
+    from the LeakyRelu nodes they were exported as."""
     import onnx
     weights = export_weights(path)
-    net = Upscaler(C.UPSCALER_CHANNELS, C.UPSCALER_BODY)
+    convs = sorted((k for k in weights if k.startswith("body.") and k.endswith(".weight") and weights[k].ndim == 4),
+                   key=lambda k: int(k.split(".")[1]))
+    nodes = onnx.load(path).graph.node
+    leaky = [a.f for n in nodes if n.op_type == "LeakyRelu" for a in n.attribute if a.name == "alpha"]
+    net = Upscaler(channels=weights[convs[0]].shape[0], body=len(convs) - 2, slopes="layer" if leaky else "channel")
     state = net.state_dict()
-    slopes = [n.input[1].removesuffix(HALF_SUFFIX) for n in onnx.load(path).graph.node if n.op_type == "PRelu"]
     prelus = [k for k in state if k.endswith(".weight") and state[k].dim() == 1]
-    assert len(slopes) == len(prelus), (slopes, prelus)
+    if leaky:
+        slopes = [torch.tensor([a]) for a in leaky]
+    else:
+        slopes = [weights[n.input[1].removesuffix(HALF_SUFFIX)] for n in nodes if n.op_type == "PRelu"]
+    assert len(slopes) == len(prelus), (len(slopes), prelus)
     loaded = {k: weights[k] for k in state if k in weights}
-    loaded.update({k: weights[name].reshape(state[k].shape) for k, name in zip(prelus, slopes)})
+    loaded.update({k: torch.as_tensor(v).reshape(state[k].shape) for k, v in zip(prelus, slopes)})
     net.load_state_dict(loaded)
     return net
 
@@ -116,19 +124,27 @@ def main():
     g = torch.Generator().manual_seed(5)
     sets = load_faces(args.labels)
     sizes = np.array([len(s) for s in sets])
-    net = Upscaler(C.UPSCALER_CHANNELS, C.UPSCALER_BODY).to(memory_format=torch.channels_last)
-    opt = torch.optim.Adam(net.parameters(), 2e-4)
-    features = TfjsGraph("faceres", outputs=[PERCEPTUAL_LAYER]).eval()
     step, seconds, ckpt = 0, 0.0, os.path.join(args.run, "ckpt.pt")
     before = {"steps": 0, "patches": 0, "minutes": 0.0}  # training the --init export had already had
-    if args.init and not os.path.exists(ckpt):
-        net.load_state_dict(upscaler_from_onnx(args.init).state_dict())
+    shipped = upscaler_from_onnx(args.init) if args.init and not os.path.exists(ckpt) else None
+    if shipped and shipped.arch["slopes"] != C.UPSCALER_SLOPES:
+        assert C.UPSCALER_SLOPES == "layer", "a per-layer slope cannot be split into per-channel ones"
+        shipped = shipped.with_layer_slopes()
+    arch = shipped.arch if shipped else {"channels": C.UPSCALER_CHANNELS, "body": C.UPSCALER_BODY, "slopes": C.UPSCALER_SLOPES}
+    net = Upscaler(**arch).to(memory_format=torch.channels_last)
+    opt = torch.optim.Adam(net.parameters(), 2e-4)
+    features = TfjsGraph("faceres", outputs=[PERCEPTUAL_LAYER]).eval()
+    if shipped:
+        net.load_state_dict(shipped.state_dict())
         with open(os.path.join(os.path.dirname(args.init), "manifest.json")) as f:
-            shipped = json.load(f)["upscaler"]["training"]
-        before = {k: shipped[k] for k in before}
+            trained = json.load(f)["upscaler"]["training"]
+        before = {k: trained[k] for k in before}
         print(f"initialised from {args.init}: {before}", flush=True)
     if os.path.exists(ckpt):
         ck = torch.load(ckpt)
+        arch = ck.get("arch", {"channels": 32, "body": 6})  # checkpoints from before the shape was a choice
+        net = Upscaler(**arch).to(memory_format=torch.channels_last)
+        opt = torch.optim.Adam(net.parameters(), 2e-4)
         net.load_state_dict(ck["net"])
         opt.load_state_dict(ck["opt"])
         step, seconds, before = ck["step"], ck["seconds"], ck.get("before", before)
@@ -174,10 +190,10 @@ def main():
                   f"(bilinear {psnr(base):.2f})", flush=True)
         if step % 200 == 0:
             torch.save({"net": net.state_dict(), "opt": opt.state_dict(), "step": step, "batch": args.batch,
-                        "seconds": time.time() - t0, "before": before}, ckpt + ".tmp")
+                        "seconds": time.time() - t0, "before": before, "arch": arch}, ckpt + ".tmp")
             os.replace(ckpt + ".tmp", ckpt)
     torch.save({"net": net.state_dict(), "opt": opt.state_dict(), "step": step, "batch": args.batch,
-                "seconds": time.time() - t0, "before": before}, ckpt)
+                "seconds": time.time() - t0, "before": before, "arch": arch}, ckpt)
     print(f"done: {step} steps, {step * args.batch} images, {(time.time() - t0) / 60:.1f} min", flush=True)
 
 

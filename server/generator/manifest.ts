@@ -51,6 +51,8 @@ export const upscalerSchema = z.object({
   input: z.string(),
   output: z.string(),
   range: z.tuple([z.number(), z.number()]).refine(([lo, hi]) => lo < hi, { message: 'range must be increasing' }),
+  /** The network's shape as export.py records it (channels, body convolutions, activation slopes). */
+  architecture: z.record(z.string(), z.unknown()).optional(),
   training: z.record(z.string(), z.unknown()).optional(),
 });
 
