@@ -102,10 +102,9 @@ def export_upscaler(checkpoint, folder):
     """The learned upscaler as <folder>/upscaler.onnx (float16 weights) and its entry in the
     manifest. It reads the generator's raw output (N x 3 x 64 x 64 in [-1, 1]) and returns
     N x 3 x 128 x 128 in the same range; its version joins the model's in X-Model-Version."""
-    from model import Upscaler
+    from model import LEGACY_UPSCALER_ARCH, Upscaler
     ck = torch.load(checkpoint, map_location="cpu")
-    # Checkpoints before the shape became a choice were 32 channels x 6 with per-channel slopes.
-    arch = ck.get("arch", {"channels": 32, "body": 6, "slopes": "channel"})
+    arch = ck.get("arch", LEGACY_UPSCALER_ARCH)
     net = Upscaler(**arch)
     net.load_state_dict(ck["net"])
     net = net.for_export().eval()

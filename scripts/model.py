@@ -132,6 +132,10 @@ class Discriminator(nn.Module):
         return logit, self.aux(phi)
 
 
+# Upscaler checkpoints written before the shape was recorded in them.
+LEGACY_UPSCALER_ARCH = {"channels": 32, "body": 6, "slopes": "channel"}
+
+
 class Upscaler(nn.Module):
     """Learned x2 face super-resolution, 64 -> 128 px (SRVGGNetCompact's shape: Wang et al.,
     Real-ESRGAN 2021): every convolution runs at the input size, one pixel shuffle at the end,
@@ -161,10 +165,11 @@ class Upscaler(nn.Module):
         """A copy with one slope per layer, each the mean of the layer's channel slopes: where a
         fine-tune from a per-channel net starts."""
         net = Upscaler(self.arch["channels"], self.arch["body"], "layer")
-        state = {k: (v.mean().reshape(1) if v.dim() == 1 and k.endswith(".weight") and v.numel() == self.arch["channels"]
-                     and isinstance(self.body[int(k.split(".")[1])], nn.PReLU) else v)
-                 for k, v in self.state_dict().items()}
-        net.load_state_dict(state)
+        for src, dst in zip(self.body, net.body):
+            if isinstance(src, nn.PReLU):
+                dst.weight.data.fill_(float(src.weight.mean()))
+            else:
+                dst.load_state_dict(src.state_dict())
         return net
 
     def for_export(self):

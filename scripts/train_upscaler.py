@@ -25,7 +25,7 @@ from PIL import Image
 sys.path.insert(0, os.path.dirname(__file__))
 import config as C  # noqa: E402
 from face_nets import TfjsGraph  # noqa: E402
-from model import Upscaler  # noqa: E402
+from model import LEGACY_UPSCALER_ARCH, Upscaler  # noqa: E402
 from train import HALF_SUFFIX, export_weights  # noqa: E402
 
 PERCEPTUAL_LAYER = "conv_pw_3_relu/clip_by_value"  # faceres, 1/4 of the input side, 128 channels
@@ -126,11 +126,15 @@ def main():
     sizes = np.array([len(s) for s in sets])
     step, seconds, ckpt = 0, 0.0, os.path.join(args.run, "ckpt.pt")
     before = {"steps": 0, "patches": 0, "minutes": 0.0}  # training the --init export had already had
-    shipped = upscaler_from_onnx(args.init) if args.init and not os.path.exists(ckpt) else None
+    ck = torch.load(ckpt) if os.path.exists(ckpt) else None
+    shipped = upscaler_from_onnx(args.init) if args.init and ck is None else None
     if shipped and shipped.arch["slopes"] != C.UPSCALER_SLOPES:
         assert C.UPSCALER_SLOPES == "layer", "a per-layer slope cannot be split into per-channel ones"
         shipped = shipped.with_layer_slopes()
-    arch = shipped.arch if shipped else {"channels": C.UPSCALER_CHANNELS, "body": C.UPSCALER_BODY, "slopes": C.UPSCALER_SLOPES}
+    if ck:
+        arch = ck.get("arch", LEGACY_UPSCALER_ARCH)
+    else:
+        arch = shipped.arch if shipped else {"channels": C.UPSCALER_CHANNELS, "body": C.UPSCALER_BODY, "slopes": C.UPSCALER_SLOPES}
     net = Upscaler(**arch).to(memory_format=torch.channels_last)
     opt = torch.optim.Adam(net.parameters(), 2e-4)
     features = TfjsGraph("faceres", outputs=[PERCEPTUAL_LAYER]).eval()
@@ -140,11 +144,7 @@ def main():
             trained = json.load(f)["upscaler"]["training"]
         before = {k: trained[k] for k in before}
         print(f"initialised from {args.init}: {before}", flush=True)
-    if os.path.exists(ckpt):
-        ck = torch.load(ckpt)
-        arch = ck.get("arch", {"channels": 32, "body": 6})  # checkpoints from before the shape was a choice
-        net = Upscaler(**arch).to(memory_format=torch.channels_last)
-        opt = torch.optim.Adam(net.parameters(), 2e-4)
+    if ck:
         net.load_state_dict(ck["net"])
         opt.load_state_dict(ck["opt"])
         step, seconds, before = ck["step"], ck["seconds"], ck.get("before", before)
