@@ -75,8 +75,9 @@ ATTR_WEIGHT = 0.5
 ATTR_RAMP_KIMG = 300
 # Full weight only where the critic is reliable and the judge looks: on the CPU VAE, equal
 # weights on all components drew yellow and magenta patches (G passing the critic's
-# ethnicity, skin and lighting readings through colour casts rather than faces).
-ATTR_FOCUS = {"gender": 1.0, "age": 1.0, "age_log": 1.0, "eyewear": 0.5, "mood": 1.0, "ethnicity": 0.5, "yaw": 0.5}
+# ethnicity, skin and lighting readings through colour casts rather than faces). Yaw at full
+# weight since v2: v1, at 0.5, turned the head 0.62 of the angle asked.
+ATTR_FOCUS = {"gender": 1.0, "age": 1.0, "age_log": 1.0, "eyewear": 0.5, "mood": 1.0, "ethnicity": 0.5, "yaw": 1.0}
 ATTR_OTHERS = 0.2
 CRITIC_EPOCHS = 3
 CRITIC_SIZE = 32        # the critic reads 32 px (AttributeNet, as the v1 labellers did)
@@ -130,4 +131,4 @@ TEACHER_WEIGHT = 10.0     # --teacher: L1 to the teacher's face at 16 px...
 TEACHER_FULL_WEIGHT = 1.0  # ...and at 64 px
 ID_SIZE = 128             # faceres input side for the identity descriptor (224 natively; 128 costs a third)
 LOG_EVERY = 100
-ETHNICITY_EPOCHS = 3      # label.py: fine-tuning faceres's top for ethnicity (an hour of 2 CPU cores)
+ETHNICITY_EPOCHS = 6      # label.py: the ethnicity and age CNN (FairFace train + UTKFace, about 50k faces an epoch)

@@ -1,7 +1,7 @@
 """Export the EMA generator to ONNX with its manifest, priors and a parity reference.
 
-    /usr/bin/python3 scripts/export.py --run runs/train --labels runs/labels --out models/facestudio-v1 \
-        [--checkpoint runs/gpu/snapshot-end.npz]
+    /usr/bin/python3 scripts/export.py --run runs/train --labels runs/labels --out models/facestudio-v2 \
+        [--checkpoint runs/gpu/snapshot-end.npz | models/facestudio-v2/training/G_ema.npz]
 
 Writes generator.onnx (opset 17), manifest.json (inputs, condition layout, native
 resolution, version, training data, licence, attribute priors measured on the labels)
@@ -22,7 +22,8 @@ import torch
 sys.path.insert(0, os.path.dirname(__file__))
 import config as C  # noqa: E402
 from model import Generator  # noqa: E402
-from train import HALF_SUFFIX, encode_condition, export_weights  # noqa: E402
+from condition import encode_condition  # noqa: E402
+from train import HALF_SUFFIX, export_weights  # noqa: E402
 
 HALF_VERSION_TAG = "-f16"
 
@@ -252,10 +253,11 @@ def main():
             json.dump(build_manifest(rows, labellers, 0, 0, "none: layout and priors only"), f, indent=2)
         return
 
-    if args.checkpoint:  # a snapshot from train.py --snapshots: float16 arrays
+    if args.checkpoint:  # float16 arrays: a snapshot (train.py --snapshots) or a state's G_ema.npz (--state-out)
         snap = np.load(args.checkpoint)
-        ck = {"G_ema": {k: torch.from_numpy(snap[k]) for k in snap.files if k not in ("step", "shown")},
-              "step": int(snap["step"]), "shown": int(snap["shown"])}
+        meta = "meta_" if "meta_step" in snap.files else ""
+        ck = {"G_ema": {k: torch.from_numpy(snap[k]) for k in snap.files if k not in ("step", "shown") and not k.startswith("meta_")},
+              "step": int(snap[meta + "step"]), "shown": int(snap[meta + "shown"])}
     else:
         ck = torch.load(os.path.join(args.run, "ckpt.pt"), map_location="cpu")
     G = Generator(C.LATENT_DIM, C.COND_DIM, C.G_CH)

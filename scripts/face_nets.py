@@ -22,7 +22,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-MODELS = os.path.join(ROOT, "node_modules", "@vladmandic", "human-models", "models")
+# HUMAN_MODELS: a folder holding just the graphs a run needs (a GPU call carries 64 MiB in all).
+MODELS = os.environ.get("HUMAN_MODELS") or os.path.join(ROOT, "node_modules", "@vladmandic", "human-models", "models")
 
 
 def _attr(node, name, default=None):
@@ -423,7 +424,7 @@ class FaceDetector(nn.Module):
     def detect(self, images, min_score=0.5, iou=0.3):
         """Per image: (scores, boxes, keypoints) of the faces left after non-maximum suppression."""
         from torchvision.ops import nms
-        scores, boxes, keypoints = self(images)
+        scores, boxes, keypoints = (t.float() for t in self(images))
         out = []
         for s, b, k in zip(scores, boxes, keypoints):
             keep = s >= min_score

@@ -17,12 +17,14 @@ import json
 import os
 import subprocess
 import sys
+from collections import Counter
 
 import numpy as np
 from PIL import Image
 
 sys.path.insert(0, os.path.dirname(__file__))
 import config as C  # noqa: E402
+from condition import encode_condition  # noqa: E402
 
 PER_SIDE = 16
 MARGIN_MIB = 1.5  # manifests, reports and files that land between packing and the GPU call
@@ -103,7 +105,6 @@ def main():
     ap.add_argument("--budget-mib", type=float, default=64.0, help="what one GPU call carries, tree included")
     ap.add_argument("--quality", type=int, help="WebP quality (default: the best that fits the budget)")
     args = ap.parse_args()
-    from train import encode_condition
     with open(os.path.join(args.labels, "labels.csv")) as f:
         rows = list(csv.DictReader(f))
     images = np.load(os.path.join(args.labels, f"images{C.RESOLUTION}.npy"))
@@ -117,7 +118,8 @@ def main():
     back, _ = read_pack(args.out)
     err = np.abs(back.astype(np.float32) - images.astype(np.float32)).mean()
     total = size + cond.nbytes
-    print(f"{len(images)} images ({', '.join(f'{s} {sum(r['source'] == s for r in rows)}' for s in dict.fromkeys(r['source'] for r in rows))}) "
+    per_source = ", ".join(f"{s} {n}" for s, n in Counter(r["source"] for r in rows).items())
+    print(f"{len(images)} images ({per_source}) "
           f"in {total / 2**20:.1f} MiB (WebP quality {quality}, mean absolute error {err:.2f} / 255); "
           f"tracked tree {tree / 2**20:.1f} MiB; together {(total + tree) / 2**20:.1f} of {args.budget_mib:.0f} MiB")
 

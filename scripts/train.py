@@ -30,7 +30,6 @@ three quarters and the end of the time.
 import argparse
 import contextlib
 import csv
-import math
 import os
 import sys
 import time
@@ -41,7 +40,9 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(__file__))
 import config as C  # noqa: E402
+from condition import VALUES, encode_condition, slot_offset  # noqa: E402
 from model import AttributeNet, Discriminator, Generator  # noqa: E402
+from pack import read_pack  # noqa: E402
 
 
 HALF_SUFFIX = ".f16"  # export.py stores weights as float16 initialisers named <weight>.f16
@@ -101,39 +102,6 @@ def load_teacher(folder, dev):
     return T.to(dev).eval(), layout_map(manifest).to(dev)
 
 
-VALUES = {"eyewear": C.EYEWEAR, "lighting": C.LIGHTING, "mood": C.MOODS, "ethnicity": C.ETHNICITIES}
-
-
-def encode_condition(row):
-    """One labels.csv row -> condition vector, in CONDITION_LAYOUT order."""
-    v = []
-    for name, size, _ in C.CONDITION_LAYOUT:
-        if name == "gender":
-            v.append(1.0 if row["gender"] == "male" else 0.0)
-        elif name == "age":
-            v.append(min(float(row["age"]), 80.0) / 80)
-        elif name == "age_log":
-            v.append(math.log1p(min(float(row["age"]), 80.0)) / math.log1p(80))
-        elif name in VALUES:
-            v += [1.0 if row[name] == value else 0.0 for value in VALUES[name]]
-        elif name in ("skintone", "facial_hair", "hair_length"):
-            v.append(float(row[name]) / 10)
-        elif name == "zoom":
-            v.append(1.0 if row["zoom"] == "closeup" else 0.0)
-        elif name == "yaw":
-            v.append(float(row["yaw"]) / 60)
-        else:
-            raise ValueError(name)
-    assert len(v) == C.COND_DIM
-    return v
-
-
-def slot_offset(name):
-    """Where a CONDITION_LAYOUT slot starts in the condition vector."""
-    names = [n for n, _, _ in C.CONDITION_LAYOUT]
-    return sum(size for _, size, _ in C.CONDITION_LAYOUT[: names.index(name)])
-
-
 YAW_INDEX = slot_offset("yaw")
 ZOOM_INDEX = slot_offset("zoom")
 # Per-component weight of the critic term, in condition order.
@@ -144,7 +112,6 @@ ATTR_COMPONENT_WEIGHTS = torch.tensor(
 def load_data(args):
     """Training images (uint8, N x 3 x H x W) and condition vectors, from a pack or label.py's folder."""
     if args.pack:
-        from pack import read_pack
         images, cond = read_pack(args.pack)
         cond = torch.from_numpy(cond)
     else:
@@ -357,13 +324,56 @@ def save_snapshot(folder, name, g_ema, step, shown, fixed_z, previews):
     sample_grid(g_ema, os.path.join(folder, f"{name}.png"), fixed_z, previews)
 
 
+def write_npz(path, module, **meta):
+    """A state dict in float16 (integer buffers as they are), numpy's format: the GPU machine's
+    PyTorch is newer than Debian's, and a pickle from one need not load in the other."""
+    arrays = {k: (v.detach().half() if v.is_floating_point() else v.detach()).cpu().numpy()
+              for k, v in module.state_dict().items()}
+    np.savez(path + ".tmp.npz", **arrays, **{f"meta_{k}": np.array(v) for k, v in meta.items()})
+    os.replace(path + ".tmp.npz", path)
+
+
+def read_npz(path):
+    with np.load(path) as f:
+        return {k: torch.from_numpy(f[k].astype(np.float32) if f[k].dtype == np.float16 else f[k])
+                for k in f.files if not k.startswith("meta_")}
+
+
+def write_state(folder, G, G_ema, D, critic, step, shown, d_warmup_until):
+    """The compact resumable state (what a session commits): G's moving average and D in
+    float16, the frozen critic, and the counters. G itself is not kept: a resumed run restarts
+    G from its average (a 12 MB saving, and the average is the better generator), and Adam's
+    moments restart too (an optimiser state is twice the weights)."""
+    os.makedirs(folder, exist_ok=True)
+    write_npz(os.path.join(folder, "G_ema.npz"), G_ema, step=step, shown=shown, d_warmup_until=d_warmup_until)
+    if D is not None:
+        write_npz(os.path.join(folder, "D.npz"), D)
+    write_npz(os.path.join(folder, "critic.npz"), critic)
+
+
+def read_state(folder, G, G_ema, D, critic):
+    """Loads write_state's folder; returns (step, shown, d_warmup_until)."""
+    g = read_npz(os.path.join(folder, "G_ema.npz"))
+    G.load_state_dict(g)
+    G_ema.load_state_dict(g)
+    d_path = os.path.join(folder, "D.npz")
+    if D is not None and os.path.exists(d_path):
+        D.load_state_dict(read_npz(d_path))
+        warm = None
+    else:
+        warm = True  # a fresh D must learn the current G's faces before G follows it
+    with np.load(os.path.join(folder, "G_ema.npz")) as f:
+        step, shown = int(f["meta_step"]), int(f["meta_shown"])
+    return step, shown, (shown + C.D_WARMUP_KIMG * 1000 if warm and D is not None else 0)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--pack", help="training pack made by scripts/pack.py")
     ap.add_argument("--labels", default="runs/labels", help="label.py's output folder (when there is no pack)")
     ap.add_argument("--run", default="runs/train")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--kimg", type=int, default=100000, help="stop after this many thousand images shown")
+    ap.add_argument("--kimg", type=float, default=100000, help="stop after this many thousand images shown")
     ap.add_argument("--minutes", type=float, default=1e9, help="stop after this much training time")
     ap.add_argument("--snapshots", help="folder for EMA snapshots at 1/2, 3/4 and the end of --minutes")
     ap.add_argument("--batch", type=int, default=C.BATCH)
@@ -371,6 +381,10 @@ def main():
     ap.add_argument("--teacher", help="model folder of a frozen generator that anchors G instead of a discriminator")
     ap.add_argument("--lr", type=float, default=C.LR_G)
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    ap.add_argument("--d-warmup-kimg", type=float, default=C.D_WARMUP_KIMG, help="with --init-from: D alone this long first")
+    ap.add_argument("--id-batch", type=int, default=C.ID_BATCH, help="z per identity step (each drawn three times)")
+    ap.add_argument("--resume-from", help="compact state folder (write_state) to start from when the run has no ckpt.pt")
+    ap.add_argument("--state-out", help="folder for the compact float16 state at every checkpoint and at the end")
     args = ap.parse_args()
     t_start = time.time()
     torch.set_num_threads(args.threads)
@@ -391,7 +405,11 @@ def main():
     c_mean, c_std = cond.mean(0).to(dev), cond.std(0).clamp(min=0.1).to(dev)
     standard = lambda c: (c - c_mean) / c_std  # noqa: E731
     cond = cond.to(dev)
-    critic = train_critic(images, standard(cond), os.path.join(args.run, "critic.pt"), dev, max(64, args.batch))
+    critic_path = os.path.join(args.run, "critic.pt")
+    if args.resume_from and not os.path.exists(critic_path) and os.path.exists(os.path.join(args.resume_from, "critic.npz")):
+        os.makedirs(args.run, exist_ok=True)
+        torch.save(read_npz(os.path.join(args.resume_from, "critic.npz")), critic_path)
+    critic = train_critic(images, standard(cond), critic_path, dev, max(64, args.batch))
     for p in critic.parameters():
         p.requires_grad_(False)
 
@@ -415,11 +433,15 @@ def main():
     opt_d = torch.optim.Adam(D.parameters(), C.LR_D, betas=C.BETAS, **fused) if D else None
     step, shown, d_warmup_until = 0, 0, 0
     ckpt_path = os.path.join(args.run, "ckpt.pt")
-    if not os.path.exists(ckpt_path) and args.init_from:
+    if not os.path.exists(ckpt_path) and args.resume_from:
+        step, shown, d_warmup_until = read_state(args.resume_from, G, G_ema, D, critic)
+        print(f"resumed from {args.resume_from} at step {step}, {shown / 1000:.1f} kimg "
+              f"(Adam's moments start afresh: they are not kept)", flush=True)
+    elif not os.path.exists(ckpt_path) and args.init_from:
         shown, _ = load_export(args.init_from, G)
         G_ema.load_state_dict(G.state_dict())
         if D:
-            d_warmup_until = shown + C.D_WARMUP_KIMG * 1000
+            d_warmup_until = shown + int(args.d_warmup_kimg * 1000)
         print(f"G from {args.init_from} ({shown / 1000:.1f} kimg); D alone until {d_warmup_until / 1000:.1f} kimg", flush=True)
     if os.path.exists(ckpt_path):
         ck = torch.load(ckpt_path, map_location=dev)
@@ -484,7 +506,7 @@ def main():
             # G: look real (D, or the teacher), show the critic the attributes asked for, and on
             # identity steps keep one z one person, different z different people, moods and hair.
             id_step = step % C.ID_EVERY == 0
-            n = C.ID_BATCH if id_step else args.batch
+            n = args.id_batch if id_step else args.batch
             c1 = random_conditions(cond, n, dev)
             z1 = torch.randn(n, C.LATENT_DIM, device=dev)
             zs, cs = [z1], [c1]
@@ -559,6 +581,8 @@ def main():
                 state.update(D=D.state_dict(), opt_d=opt_d.state_dict())
             torch.save(state, ckpt_path + ".tmp")
             os.replace(ckpt_path + ".tmp", ckpt_path)
+            if args.state_out:
+                write_state(args.state_out, G, G_ema, D, critic, step, shown, d_warmup_until)
     if args.snapshots:
         save_snapshot(args.snapshots, "snapshot-end", G_ema, step, shown, fixed_z, previews)
     print(f"done: step {step}, {shown / 1000:.1f} kimg, {time.time() - t_start:.0f} s in all", flush=True)
