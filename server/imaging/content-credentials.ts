@@ -114,12 +114,12 @@ export class ContentCredentials {
     const def = manifestDefinition({ provenance, serverVersion: this.serverVersion, development: this.credentials.development }, format);
     const builder = WasmBuilder.fromJson(JSON.stringify(def), SIGN_SETTINGS);
     try {
-      const signer = {
+      const signer: Parameters<WasmBuilder['sign']>[0] = {
         alg: this.credentials.alg,
         reserveSize: this.reserveSize,
-        sign: async (claim: Uint8Array) => new Uint8Array(coseSign1(claim, this.credentials, this.reserveSize)),
+        sign: async (claim) => new Uint8Array(coseSign1(claim, this.credentials, this.reserveSize)),
       };
-      const out = await builder.sign(signer as never, [], `image/${format}`, new BytesBlob(image) as unknown as Blob);
+      const out = await builder.sign(signer, [], `image/${format}`, new BytesBlob(image) as unknown as Blob);
       return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
     } finally {
       builder.free();

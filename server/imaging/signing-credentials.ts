@@ -83,7 +83,8 @@ export function readCredentials(certPath: string, keyPath: string, development: 
   if (!leaf.checkPrivateKey(key)) throw new Error(`${keyWhat} ${keyPath} is not the key of the first certificate in ${certPath} (${leaf.subject.replace(/\n/g, ', ')})`);
   const now = Date.now();
   if (Date.parse(leaf.validTo) < now || Date.parse(leaf.validFrom) > now) {
-    throw new Error(`the C2PA signing certificate in ${certPath} is not valid now (valid ${leaf.validFrom} to ${leaf.validTo})`);
+    const fix = development ? `; delete it and ${keyPath} to make a new development chain` : '';
+    throw new Error(`the C2PA signing certificate in ${certPath} is not valid now (valid ${leaf.validFrom} to ${leaf.validTo})${fix}`);
   }
   return { alg: algorithmOf(key, keyPath), key, chain: chain.map((c) => c.raw), development, subject: leaf.subject.replace(/\n/g, ', '), certPath, keyPath };
 }
@@ -110,7 +111,7 @@ async function writeDevelopmentChain(certPath: string, keyPath: string): Promise
   const subtle = crypto.webcrypto.subtle;
   const notBefore = new Date(Date.now() - 3600_000);
   const notAfter = new Date(Date.now() + DEV_VALIDITY_DAYS * 86400_000);
-  const org = 'O=Face Studio development (self-signed; not trusted by any verifier)';
+  const org = 'O=Face Studio development (untrusted)';
   const caKeys = (await subtle.generateKey(DEV_ALGORITHM, true, ['sign', 'verify'])) as CryptoKeyPair;
   const ca = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: crypto.randomBytes(8).toString('hex').replace(/^[89a-f]/, '1'),
