@@ -35,16 +35,27 @@ export function coseSign1(payload: Uint8Array, k: Sign1Key, size: number): Buffe
     ? crypto.sign(null, toBeSigned, k.key)
     // COSE wants r|s (IEEE P1363), not the DER that crypto.sign gives by default.
     : crypto.sign(k.alg === 'es256' ? 'sha256' : k.alg === 'es384' ? 'sha384' : 'sha512', toBeSigned, { key: k.key, dsaEncoding: 'ieee-p1363' });
-  const envelope = (pad: number) => cbor.encode(new Tag([protectedHeader, new Map([['pad', Buffer.alloc(pad)]]), null, signature], COSE_SIGN1_TAG));
-  // The pad's own length prefix grows at 24, 256 and 65536 bytes; a few rounds settle it.
-  let pad = 0;
-  for (let round = 0; round < 4; round++) {
-    const bytes = envelope(pad);
-    if (bytes.length === size) return bytes;
-    pad += size - bytes.length;
-    if (pad < 0) throw new Error(`the COSE signature needs more than the ${size} bytes reserved for it`);
+  // The pad's own length prefix grows at 24, 256 and 65536 bytes, so one pad cannot reach the
+  // size just past each step; then a second, empty pad shifts the count (as c2pa-rs does, "pad2").
+  for (const pad2 of [false, true]) {
+    const envelope = (pad: number) => {
+      const unprotected = new Map([['pad', Buffer.alloc(pad)]]);
+      if (pad2) unprotected.set('pad2', Buffer.alloc(0));
+      return cbor.encode(new Tag([protectedHeader, unprotected, null, signature], COSE_SIGN1_TAG));
+    };
+    let pad = 0;
+    for (let round = 0; round < 4 && pad >= 0; round++) {
+      const bytes = envelope(pad);
+      if (bytes.length === size) return bytes;
+      pad += size - bytes.length;
+    }
   }
+  if (envelopeSize(protectedHeader, signature) > size) throw new Error(`the COSE signature needs more than the ${size} bytes reserved for it`);
   throw new Error(`could not pad the COSE signature to exactly ${size} bytes`);
+}
+
+function envelopeSize(protectedHeader: Buffer, signature: Buffer): number {
+  return cbor.encode(new Tag([protectedHeader, new Map([['pad', Buffer.alloc(0)]]), null, signature], COSE_SIGN1_TAG)).length;
 }
 
 /** Bytes to reserve for coseSign1 with this chain: the certificates plus headers, signature and slack. */
