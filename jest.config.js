@@ -6,9 +6,9 @@ module.exports = {
   testMatch: ['**/*.test.ts'],
   transform: {
     '^.+\\.ts$': ['ts-jest', { tsconfig: tsOptions, diagnostics: { warnOnly: false } }],
-    // jose is ESM-only; Node runs it natively (require(esm)), jest needs it compiled to CommonJS.
-    '^.+/node_modules/jose/.+\\.js$': ['ts-jest', { tsconfig: { ...tsOptions, allowJs: true }, diagnostics: false }],
+    // So are jose and the c2pa-rs WebAssembly bindings; Node runs them natively (require(esm)), jest needs them compiled to CommonJS.
+    '^.+/node_modules/(jose|@contentauth/c2pa-wasm)/.+\\.js$': ['ts-jest', { tsconfig: { ...tsOptions, allowJs: true }, diagnostics: false }],
   },
-  transformIgnorePatterns: ['/node_modules/(?!jose/)'],
+  transformIgnorePatterns: ['/node_modules/(?!(jose|@contentauth/c2pa-wasm)/)'],
   testTimeout: 60000,
 };

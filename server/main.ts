@@ -4,6 +4,7 @@ import { redactText } from './accounts/redact';
 import { createApp } from './app';
 import { loadConfig } from './config/config';
 import { FaceService } from './generator/face-service';
+import { startContentCredentials } from './imaging/start-credentials';
 import { createLogger } from './http/logging';
 import { connectRedis } from './limits/redis-client';
 
@@ -12,7 +13,9 @@ async function main() {
   const logger = createLogger(config.logLevel);
   // Migrates the schema first (PostgreSQL: under an advisory lock, so replicas may start together).
   const store = await openStore(config, { onError: (err) => logger.warn({ err: redactText(err.message) }, 'database connection error') });
-  const faces = await FaceService.load(config.modelDir, { concurrency: config.generatorConcurrency, maxQueued: config.generatorQueue, upscaler: config.upscaler });
+  // Before the model: a missing or broken C2PA key stops the start at once, with its file named.
+  const credentials = await startContentCredentials(config, logger);
+  const faces = await FaceService.load(config.modelDir, { concurrency: config.generatorConcurrency, maxQueued: config.generatorQueue, upscaler: config.upscaler, credentials });
   const redis = config.redisUrl ? await connectRedis(config.redisUrl, (err) => logger.warn({ err: err.message }, 'redis error')) : undefined;
 
   const { app } = createApp({ config, store, faces, logger, redis });

@@ -37,6 +37,11 @@ export interface Config {
   cacheMaxBytes: number;
   corsOrigins: string[];
   logLevel: string;
+  /** C2PA_CERT and C2PA_KEY (PEM paths): the operator's signing chain and key, both or neither. */
+  c2paCert?: string;
+  c2paKey?: string;
+  /** Where the self-signed development chain lives when there is no C2PA_CERT: beside the account database. */
+  c2paDevDir: string;
 }
 
 const positiveInt = z.number().int().positive();
@@ -97,11 +102,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   for (const [cls, override] of Object.entries(limitsParsed.data ?? {})) {
     Object.assign(limits[cls as UserClass], override);
   }
+  const c2paCert = env.C2PA_CERT || undefined;
+  const c2paKey = env.C2PA_KEY || undefined;
+  if (Boolean(c2paCert) !== Boolean(c2paKey)) throw new Error(`C2PA_CERT and C2PA_KEY go together: ${c2paCert ? 'C2PA_KEY' : 'C2PA_CERT'} is not set (unset both to sign with the development certificate)`);
+  const databasePath = env.DATABASE_PATH || './data/facestudio.db';
   const root = path.resolve(__dirname, '..', '..', ...(__dirname.includes(`${path.sep}dist${path.sep}`) ? ['..'] : []));
   return {
     port: intEnv(env, 'PORT', 8080),
     host: env.HOST || '0.0.0.0',
-    databasePath: env.DATABASE_PATH || './data/facestudio.db',
+    databasePath,
     databaseUrl: databaseUrl(env.DATABASE_URL),
     redisUrl: env.REDIS_URL || undefined,
     modelDir: env.MODEL_DIR || path.join(root, 'models', DEFAULT_MODEL),
@@ -119,5 +128,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     cacheMaxBytes: intEnv(env, 'CACHE_MAX_MB', 64) * 1024 * 1024,
     corsOrigins: (env.CORS_ORIGINS ?? '*').split(',').map((s) => s.trim()).filter(Boolean),
     logLevel: env.LOG_LEVEL || 'info',
+    c2paCert,
+    c2paKey,
+    c2paDevDir: path.dirname(path.resolve(databasePath)),
   };
 }

@@ -1,3 +1,4 @@
+import type { ContentCredentials } from '../imaging/content-credentials';
 import { encodeFace } from '../imaging/encode';
 import { Resizer } from '../imaging/resizer';
 import { canonicalQuery } from '../params/resolve';
@@ -25,6 +26,8 @@ export interface FaceServiceOptions {
    * when the model folder has an upscaler (UPSCALER=off); a folder without one always does.
    */
   upscaler?: boolean;
+  /** Signs every encoded image with a C2PA manifest (the server always passes one). */
+  credentials?: ContentCredentials;
 }
 
 /** How a face gets from the generator's native size to the requested one. */
@@ -42,6 +45,7 @@ export class FaceService {
     private readonly upscaler: OnnxUpscaler | undefined,
     private readonly resizer: Resizer,
     readonly queue: BoundedQueue,
+    readonly credentials: ContentCredentials | undefined,
   ) {}
 
   static async load(modelDir: string, opts: FaceServiceOptions = {}) {
@@ -59,7 +63,7 @@ export class FaceService {
       await upscaler?.close();
       throw err;
     }
-    return new FaceService(manifest, generator, upscaler, resizer, new BoundedQueue(opts.concurrency ?? 2, opts.maxQueued ?? 32));
+    return new FaceService(manifest, generator, upscaler, resizer, new BoundedQueue(opts.concurrency ?? 2, opts.maxQueued ?? 32), opts.credentials);
   }
 
   get pipeline(): Pipeline {
@@ -127,13 +131,14 @@ export class FaceService {
     return this.resizer.resize(face, resolution);
   }
 
-  /** Source face -> final bytes at the requested size (resize, stamp, XMP, encode). */
+  /** Source face -> final bytes at the requested size (resize, stamp, XMP, encode, C2PA manifest). */
   encode(face: RawFace, p: ResolvedParams): Promise<Buffer> {
     return encodeFace(face, {
       resolution: p.resolution,
       format: p.image_format,
       stamp: p.stampless !== 'yes',
       provenance: { modelName: this.manifest.name, modelVersion: this.modelVersion, seed: p.seed, params: canonicalQuery(p) },
+      credentials: this.credentials,
     }, this.resizer);
   }
 

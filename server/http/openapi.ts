@@ -7,6 +7,7 @@ import { MODEL_TERMS_TEXT } from '../web/model-terms';
 import { embedPaths, signedUrlParameters, signedUrlResponses } from './embed-openapi';
 import { describeValid } from '../params/parse';
 import { PARAMS, PARAM_NAMES } from '../params/schema';
+import { PROVENANCE_TEXT } from './provenance-text';
 
 const errorBody = {
   type: 'object',
@@ -74,16 +75,17 @@ export function openApiDocument(config: Config) {
         get: {
           operationId: 'generateFace',
           summary: 'Generate one face image',
+          description: PROVENANCE_TEXT,
           security: [{}, { Token: [] }],
           parameters: [...parameters, ...signedUrlParameters],
           responses: {
             200: {
-              description: 'The image',
+              description: 'The image, with its XMP and its signed C2PA manifest',
               headers: {
                 ...headers,
                 'X-Seed': { schema: { type: 'integer' } },
                 'X-Model-Version': { schema: { type: 'string' }, description: 'The generator version, joined by "+<upscaler version>" when the learned upscaler made the image; it is part of the ETag.' },
-                'X-Generation-Params': { schema: { type: 'string' }, description: 'Fully resolved parameters as a query string; replaying it reproduces the image.' },
+                'X-Generation-Params': { schema: { type: 'string' }, description: 'Fully resolved parameters as a query string; replaying it reproduces the image (the same pixels and XMP; the C2PA manifest is signed anew, with fresh salts, where the image is not cached).' },
                 ETag: { schema: { type: 'string' } },
               },
               content: { 'image/jpeg': {}, 'image/webp': {} },

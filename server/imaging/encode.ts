@@ -1,5 +1,6 @@
 import sharp from 'sharp';
 import type { RawFace } from '../generator/onnx-generator';
+import type { ContentCredentials } from './content-credentials';
 import type { Resizer } from './resizer';
 import { stampFor, type Stamp } from './stamp';
 import { provenanceXmp, type Provenance } from './xmp';
@@ -9,6 +10,8 @@ export interface EncodeOptions {
   format: 'jpeg' | 'webp';
   stamp: boolean;
   provenance: Provenance;
+  /** Signs the encoded image with a C2PA manifest; the server always has one (tools may not). */
+  credentials?: ContentCredentials;
 }
 
 /**
@@ -16,7 +19,7 @@ export interface EncodeOptions {
  * cache key: change it whenever resize, sharpening, stamp or encoder settings change, so
  * clients holding an old ETag get the new bytes.
  */
-export const IMAGING_VERSION = 3;
+export const IMAGING_VERSION = 4;
 
 export const JPEG_QUALITY = 90;
 export const WEBP_QUALITY = 85;
@@ -48,14 +51,18 @@ function blendStamp(rgb: Buffer, size: number, s: Stamp, left: number, top: numb
 /**
  * Native face -> final image: the resize (Lanczos-3 with a luma unsharp mask when enlarging, in
  * onnxruntime: resizer.ts), the stamp, the provenance XMP, then JPEG (sharp's bundled mozjpeg
- * library in its fast libjpeg-turbo mode, optimised Huffman tables) or WebP.
- * Every step is integer or fixed-order float arithmetic, so bytes are a function of the input.
+ * library in its fast libjpeg-turbo mode, optimised Huffman tables) or WebP, then the signed C2PA
+ * manifest when there are credentials.
+ * Every step up to the encoder is integer or fixed-order float arithmetic, so pixels and XMP are a
+ * function of the input. The manifest is not: c2pa-rs salts each assertion's hash with random
+ * bytes and ECDSA draws a fresh nonce, so two signings of one face differ in those bytes.
  */
 export async function encodeFace(face: RawFace, opts: EncodeOptions, resizer: Resizer): Promise<Buffer> {
   const size = opts.resolution;
   const rgb = await resizer.resize(face, size);
   if (opts.stamp) await applyStamp(rgb, size);
-  return encodeRgb(rgb, size, opts.format, opts.provenance);
+  const encoded = await encodeRgb(rgb, size, opts.format, opts.provenance);
+  return opts.credentials ? opts.credentials.sign(encoded, opts.format, opts.provenance) : encoded;
 }
 
 /** In place: the "AI generated" stamp, bottom right, 2% in from the edges. */

@@ -1,4 +1,5 @@
-const TRAINED_ALGORITHMIC_MEDIA = 'http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia';
+/** IPTC digital source type of media made by a trained model; the XMP and the C2PA manifest both state it. */
+export const TRAINED_ALGORITHMIC_MEDIA = 'http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia';
 
 function escapeXml(s: string): string {
   return s.replace(/[<>&"']/g, (ch) => `&#${ch.charCodeAt(0)};`);

@@ -50,7 +50,7 @@ export const PARAMS = {
   zoom_level: param('advanced', z.enum(ZOOM_LEVELS), 'standard: head-and-shoulders portrait; closeup: the face fills the frame.', 'standard'),
   mood: param('advanced', z.enum(MOODS), 'Facial expression.', 'auto'),
   view_profile: param('advanced', int(-60, 60), 'Head yaw in degrees; 0 is frontal, positive turns the nose toward the image left (the subject right).', 'random, mostly near frontal'),
-  stampless: param('advanced', z.enum(['yes', 'no']), 'yes: no visible "generated" mark (the XMP provenance stays).', 'no'),
+  stampless: param('advanced', z.enum(['yes', 'no']), 'yes: no visible "generated" mark (the XMP provenance and the signed C2PA manifest stay).', 'no'),
 } as const;
 
 export type ParamName = keyof typeof PARAMS;

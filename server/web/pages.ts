@@ -83,7 +83,8 @@ export function homePage(config: Config, origin: string, model: ModelFacts): str
   <pre class="code"><code>curl -o face.jpg "${origin}/v1/generate?gender=female&amp;age=30&amp;resolution=512"
 curl -H "Authorization: Token sk-faces-…" -o face.webp "${origin}/v1/generate?seed=42&amp;image_format=webp"</code></pre>
   <p>Every image is square, carries a small visible "generated" mark (Professional callers may remove it) and
-    embedded XMP metadata that declares it AI-generated. Responses tell you the seed and the fully resolved parameters,
+    embedded XMP metadata that declares it AI-generated, and Content Credentials: a C2PA manifest signed by this server
+    that any C2PA verifier checks, and that breaks when the pixels are altered. Responses tell you the seed and the fully resolved parameters,
     so any face can be reproduced exactly.</p>
   <div class="cols">
     <div><h3>Basic parameters</h3><p>Every caller: ${basic.map((n, i) => html`${i ? ', ' : ''}<code>${n}</code>`)}.</p></div>

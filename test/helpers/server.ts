@@ -8,6 +8,7 @@ import type { AccountStore, PaidClass } from '../../server/accounts/store';
 import { createApp } from '../../server/app';
 import { loadConfig, type Config } from '../../server/config/config';
 import { FaceService } from '../../server/generator/face-service';
+import { startContentCredentials } from '../../server/imaging/start-credentials';
 import { createLogger } from '../../server/http/logging';
 import { connectRedis } from '../../server/limits/redis-client';
 
@@ -38,7 +39,8 @@ export async function startServer(env: Record<string, string> = {}, opts: { data
   });
   const logger = createLogger(config.logLevel, sink);
   const store = await openStore(config);
-  const faces = await FaceService.load(config.modelDir, { concurrency: config.generatorConcurrency, maxQueued: config.generatorQueue, upscaler: config.upscaler });
+  const credentials = await startContentCredentials(config, logger);
+  const faces = await FaceService.load(config.modelDir, { concurrency: config.generatorConcurrency, maxQueued: config.generatorQueue, upscaler: config.upscaler, credentials });
   const redis = config.redisUrl ? await connectRedis(config.redisUrl, () => undefined) : undefined;
   const { app } = createApp({ config, store, faces, logger, redis });
   const server = app.listen(0, '127.0.0.1');
