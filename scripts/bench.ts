@@ -36,7 +36,7 @@ import { stampFor } from '../server/imaging/stamp';
 import { provenanceXmp } from '../server/imaging/xmp';
 import { canonicalQuery, resolveParams } from '../server/params/resolve';
 import type { ResolvedParams } from '../server/params/schema';
-import { freePort } from './lib/free-port';
+import { freePort } from './tools/free-port';
 
 // ---------------------------------------------------------------- options and small helpers
 
