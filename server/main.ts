@@ -12,7 +12,14 @@ async function main() {
   const logger = createLogger(config.logLevel);
   // Migrates the schema first (PostgreSQL: under an advisory lock, so replicas may start together).
   const store = await openStore(config, { onError: (err) => logger.warn({ err: redactText(err.message) }, 'database connection error') });
-  const faces = await FaceService.load(config.modelDir, { concurrency: config.generatorConcurrency, maxQueued: config.generatorQueue, upscaler: config.upscaler });
+  const faces = await FaceService.load(config.modelDir, {
+    concurrency: config.generatorConcurrency,
+    maxQueued: config.generatorQueue,
+    maxBatch: config.generatorBatch,
+    batchWaitMs: config.generatorBatchWaitMs,
+    upscaler: config.upscaler,
+  });
+  if (faces.notBatchable) logger.warn({ why: faces.notBatchable }, 'generations run one at a time: batches would not give the bytes a lone request gets');
   const redis = config.redisUrl ? await connectRedis(config.redisUrl, (err) => logger.warn({ err: err.message }, 'redis error')) : undefined;
 
   const { app } = createApp({ config, store, faces, logger, redis });
