@@ -19,7 +19,7 @@ async function main() {
     batchWaitMs: config.generatorBatchWaitMs,
     upscaler: config.upscaler,
   });
-  if (faces.notBatchable) logger.warn({ why: faces.notBatchable }, 'generations run one at a time: batches would not give the bytes a lone request gets');
+  if (config.generatorBatch > 1 && faces.notBatchable) logger.warn({ why: faces.notBatchable }, 'generations run one at a time: batches would not give the bytes a lone request gets');
   const redis = config.redisUrl ? await connectRedis(config.redisUrl, (err) => logger.warn({ err: err.message }, 'redis error')) : undefined;
 
   const { app } = createApp({ config, store, faces, logger, redis });

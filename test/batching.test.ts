@@ -57,6 +57,19 @@ describe('faces in a batch are the faces made alone', () => {
   });
 });
 
+test('GENERATOR_BATCH=1 runs every request alone, without loading a batch variant', async () => {
+  const faces = await FaceService.load(MODEL_DIR, { concurrency: 1, maxBatch: 1 });
+  try {
+    expect(faces.notBatchable).toMatch(/batching is turned off/);
+    const ps = requests(faces, 128).slice(0, 3);
+    const timings: FaceTimings[] = ps.map(() => ({ inferenceMs: 0, encodeMs: 0, batchSize: 0 }));
+    await Promise.all(ps.map((p, k) => faces.render(p, timings[k])));
+    expect(timings.map((t) => t.batchSize)).toEqual([1, 1, 1]);
+  } finally {
+    await faces.close();
+  }
+});
+
 describe('the row-wise variant of a model', () => {
   test('wraps the generator\'s batch-dependent operators and leaves a convolution-only upscaler as it was', () => {
     const generator = rowWise(fs.readFileSync(path.join(MODEL_DIR, 'generator.onnx')));

@@ -33,9 +33,10 @@ export class BatchSession {
 
   /**
    * `describe` names the inputs and their row shapes once the exported model is loaded (a
-   * shape may depend on what the file declares); what it throws stops the load.
+   * shape may depend on what the file declares); what it throws stops the load. With
+   * `batches: false` only the exported model is loaded (GENERATOR_BATCH=1 needs no variant).
    */
-  static async open(file: string, output: string, threads: number, describe: (single: ort.InferenceSession) => RowInput[]): Promise<BatchSession> {
+  static async open(file: string, output: string, threads: number, batches: boolean, describe: (single: ort.InferenceSession) => RowInput[]): Promise<BatchSession> {
     const options = sessionOptions(threads);
     const single = await ort.InferenceSession.create(file, options);
     let inputs: RowInput[];
@@ -49,6 +50,7 @@ export class BatchSession {
       await single.release();
       throw new Error(`${file}: ${(err as Error).message}`);
     }
+    if (!batches) return new BatchSession(single, undefined, inputs, output, 'batching is turned off');
     const fixed = inputs.filter((i) => {
       const meta = single.inputMetadata.find((m) => m.name === i.name);
       return meta?.isTensor && typeof meta.shape[0] === 'number';

@@ -62,12 +62,13 @@ export class FaceService {
 
   static async load(modelDir: string, opts: FaceServiceOptions = {}) {
     const manifest = loadManifest(modelDir);
-    const generator = await OnnxGenerator.load(modelDir, manifest, opts.threads);
+    const maxBatch = Math.max(1, opts.maxBatch ?? DEFAULT_MAX_BATCH);
+    const generator = await OnnxGenerator.load(modelDir, manifest, opts.threads, maxBatch > 1);
     let upscaler: OnnxUpscaler | undefined;
     let resizer: Resizer;
     try {
       if (manifest.upscaler && opts.upscaler !== false) {
-        upscaler = await OnnxUpscaler.load(modelDir, manifest.upscaler, manifest.resolution, opts.threads);
+        upscaler = await OnnxUpscaler.load(modelDir, manifest.upscaler, manifest.resolution, opts.threads, maxBatch > 1);
       }
       resizer = await Resizer.create(opts.threads);
     } catch (err) {
@@ -76,7 +77,6 @@ export class FaceService {
       throw err;
     }
     // A network that cannot batch byte-identically runs a batch's faces one by one (BatchSession).
-    const maxBatch = Math.max(1, opts.maxBatch ?? DEFAULT_MAX_BATCH);
     return new FaceService(manifest, generator, upscaler, resizer, {
       concurrency: opts.concurrency ?? 2,
       maxQueued: opts.maxQueued ?? 32,

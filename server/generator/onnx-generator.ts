@@ -19,9 +19,9 @@ export class OnnxGenerator {
     readonly manifest: Manifest,
   ) {}
 
-  static async load(modelDir: string, manifest: Manifest, threads = 2): Promise<OnnxGenerator> {
+  static async load(modelDir: string, manifest: Manifest, threads = 2, batches = true): Promise<OnnxGenerator> {
     const m = manifest;
-    const session = await BatchSession.open(path.join(modelDir, m.file), m.output.name, threads, () => [
+    const session = await BatchSession.open(path.join(modelDir, m.file), m.output.name, threads, batches, () => [
       { name: m.inputs.latent, row: [m.latent_dim] },
       { name: m.inputs.condition, row: [m.condition_dim] },
     ]);

@@ -45,13 +45,13 @@ export class OnnxUpscaler {
   }
 
   /** Refuses (and the server with it) when the manifest names a file that is not there. */
-  static async load(modelDir: string, spec: UpscalerSpec, nativeSide: number, threads = 2): Promise<OnnxUpscaler> {
+  static async load(modelDir: string, spec: UpscalerSpec, nativeSide: number, threads = 2, batches = true): Promise<OnnxUpscaler> {
     const file = path.join(modelDir, spec.file);
     if (!fs.existsSync(file)) {
       throw new Error(`the manifest names the upscaler ${spec.file} (${spec.version}), but ${file} is missing; restore it, or set UPSCALER=off to serve the Lanczos path`);
     }
     let side = nativeSide;
-    const session = await BatchSession.open(file, spec.output, threads, (s) => {
+    const session = await BatchSession.open(file, spec.output, threads, batches, (s) => {
       if (!s.inputNames.includes(spec.input) || !s.outputNames.includes(spec.output)) {
         throw new Error(`expected input "${spec.input}" and output "${spec.output}", found [${s.inputNames.join(', ')}] -> [${s.outputNames.join(', ')}]`);
       }
