@@ -8,11 +8,11 @@ export interface BatchingResult {
   /** The defaults of the batched server: requests per batch at most, and the wait for company. */
   defaults: { batch: number; waitMs: number };
   /** In-process: generator + upscaler time per face by batch size (median over interleaved rounds). */
-  networks: Array<{ batch: number; perFaceMs: number }>;
+  networks: Array<{ batch: number; perFaceMs: number; cpuMsPerFace: number }>;
   /** Server settings tried at 32 connections, 256 px: what the defaults were chosen from. */
-  sweep: Array<{ batch: number; waitMs: number; rps: number; p50: number; p99: number; meanBatch: number }>;
+  sweep: Array<{ batch: number; waitMs: number; rps: number; p50: number; p99: number; meanBatch: number; cpuMsPerImage: number }>;
   /** Old path vs new, throughput rounds alternating between the two servers. */
-  throughput: Array<{ path: GenerationPath; connections: number; rps: number[]; p50: number[]; p99: number[]; meanBatch: number }>;
+  throughput: Array<{ path: GenerationPath; connections: number; rps: number[]; p50: number[]; p99: number[]; meanBatch: number; cpuMsPerImage: number[] }>;
   /** Old path vs new, end-to-end latency measured by this client (fractional ms). */
   latency: Array<{ path: GenerationPath; concurrency: number; samples: number[] }>;
   /** RSS of the throughput servers: after start and warm-up, and after every request they served. */

@@ -13,6 +13,8 @@ export interface Proc {
   /** Milliseconds from spawn to the first 200 of the ready path. */
   readyMs: number;
   rss(): number;
+  /** CPU time the process has used so far (user + system), ms. */
+  cpuMs(): number;
   stop(): Promise<void>;
 }
 const procs = new Set<Proc>();
@@ -51,6 +53,7 @@ export async function startProc(name: string, args: string[], env: Record<string
     url,
     readyMs: performance.now() - t0,
     rss: () => rssOf(child.pid!),
+    cpuMs: () => cpuMsOf(child.pid!),
     stop: async () => {
       procs.delete(proc);
       if (exited) return;
@@ -63,6 +66,13 @@ export async function startProc(name: string, args: string[], env: Record<string
   };
   procs.add(proc);
   return proc;
+}
+
+/** utime + stime of /proc/<pid>/stat (fields 14 and 15, in clock ticks of 10 ms on Linux). */
+export function cpuMsOf(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 export function rssOf(pid: number): number {
