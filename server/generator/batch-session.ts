@@ -15,21 +15,17 @@ export interface RowInput {
  * request costs what it always did), and its row-wise variant (row-wise.ts) runs batches. At
  * load, a probe batch is compared bit for bit with the same rows run alone; a network whose
  * batches differ (or that has no batch axis) runs its rows one at a time instead, and
- * `batchable` says why not.
+ * `notBatchable` says why.
  */
 export class BatchSession {
   private constructor(
-    readonly single: ort.InferenceSession,
+    private readonly single: ort.InferenceSession,
     private readonly batched: ort.InferenceSession | undefined,
     private readonly inputs: readonly RowInput[],
     private readonly output: string,
     /** Why batches are off; undefined when they are on. */
     readonly notBatchable: string | undefined,
   ) {}
-
-  get batchable(): boolean {
-    return this.batched !== undefined;
-  }
 
   /**
    * `describe` names the inputs and their row shapes once the exported model is loaded (a
