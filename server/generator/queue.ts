@@ -4,7 +4,11 @@ export class QueueFullError extends Error {
   }
 }
 
-/** Batching defaults, chosen from the batching benchmark (scripts/tools/bench/batching.ts, BENCHMARKS.md). */
+/**
+ * Batching defaults. In the batching benchmark (scripts/tools/bench/batching.ts, BENCHMARKS.md)
+ * batches of 4, 8 and 16 and waits of 0-2 ms served 32 clients within 6 % of each other; 8 keeps
+ * the batch small next to the default queue of 32.
+ */
 export const DEFAULT_MAX_BATCH = 8;
 export const DEFAULT_BATCH_WAIT_MS = 1;
 
