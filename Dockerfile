@@ -9,7 +9,10 @@ COPY package.json package-lock.json ./
 RUN ONNXRUNTIME_NODE_INSTALL=skip npm install --no-audit --no-fund
 COPY tsconfig.json ./
 COPY server ./server
-COPY scripts ./scripts
+# tsconfig compiles the TypeScript under scripts/ too (evaluation, operator tools, benchmark);
+# the Python training pipeline is not part of the image, so a change to it keeps this layer cached.
+COPY scripts/eval ./scripts/eval
+COPY scripts/tools ./scripts/tools
 RUN npm run build && npm prune --omit=dev
 
 # Runtime stage: only what serving needs, as an unprivileged user.

@@ -15,7 +15,15 @@ async function main() {
   const store = await openStore(config, { onError: (err) => logger.warn({ err: redactText(err.message) }, 'database connection error') });
   // Before the model: a missing or broken C2PA key stops the start at once, with its file named.
   const credentials = await startContentCredentials(config, logger);
-  const faces = await FaceService.load(config.modelDir, { concurrency: config.generatorConcurrency, maxQueued: config.generatorQueue, upscaler: config.upscaler, credentials });
+  const faces = await FaceService.load(config.modelDir, {
+    concurrency: config.generatorConcurrency,
+    maxQueued: config.generatorQueue,
+    maxBatch: config.generatorBatch,
+    batchWaitMs: config.generatorBatchWaitMs,
+    upscaler: config.upscaler,
+    credentials,
+  });
+  if (config.generatorBatch > 1 && faces.notBatchable) logger.warn({ why: faces.notBatchable }, 'generations run one at a time: batches would not give the bytes a lone request gets');
   const redis = config.redisUrl ? await connectRedis(config.redisUrl, (err) => logger.warn({ err: err.message }, 'redis error')) : undefined;
 
   const { app } = createApp({ config, store, faces, logger, redis });

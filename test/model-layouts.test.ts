@@ -10,7 +10,7 @@ import { ETHNICITIES, MOODS, type ResolvedParams } from '../server/params/schema
  * The server reads two condition layouts: v1 (five data groups that the seven API ethnicities
  * map onto, happy/neutral moods only in the data) and v2 (labels v2: one value per API ethnicity,
  * five moods, skin-tone quantiles per ethnicity). manifest-v1 is the shipped v1 manifest;
- * manifest-v2 has the layout scripts/export.py writes for labels v2 with hand-written,
+ * manifest-v2 has the layout scripts/training/export.py writes for labels v2 with hand-written,
  * illustrative priors (its "note" says so): these tests check how the server reads and draws
  * from such a manifest, not what the data measures (label.py reports that).
  */

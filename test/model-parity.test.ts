@@ -5,7 +5,7 @@ import { loadManifest } from '../server/generator/manifest';
 import { OnnxGenerator } from '../server/generator/onnx-generator';
 
 /**
- * scripts/export.py stores PyTorch's output for fixed (z, c) next to the ONNX file; the
+ * scripts/training/export.py stores PyTorch's output for fixed (z, c) next to the ONNX file; the
  * server's onnxruntime output for the same inputs must match it. Every model folder in models/
  * is checked, not only the default one: an older version stays loadable (MODEL_DIR) and must
  * keep drawing what it was trained to draw.

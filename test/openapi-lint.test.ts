@@ -7,7 +7,7 @@ import { startServer, type TestServer } from './helpers/server';
 
 /**
  * /openapi.json passes Redocly's recommended rules (what `npx @redocly/cli lint` checks) with no
- * error and no warning beyond the few listed, with reasons, in scripts/lint-openapi.ts.
+ * error and no warning beyond the few listed, with reasons, in scripts/tools/lint-openapi.ts.
  * @redocly/openapi-core is ESM-only, so the linter runs as its own process (tsx), exactly
  * as `npm run lint:openapi` runs it.
  */
@@ -22,7 +22,7 @@ async function lint(doc: unknown): Promise<{ code: number; result: Result }> {
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'openapi-lint-')), 'openapi.json');
   fs.writeFileSync(file, JSON.stringify(doc));
   try {
-    const { stdout } = await run(TSX, ['scripts/lint-openapi.ts', file, '--json'], { cwd: ROOT });
+    const { stdout } = await run(TSX, ['scripts/tools/lint-openapi.ts', file, '--json'], { cwd: ROOT });
     return { code: 0, result: JSON.parse(stdout) };
   } catch (err) {
     const e = err as { code?: number; stdout?: string; stderr?: string };

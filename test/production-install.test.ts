@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { freePort } from '../scripts/lib/free-port';
+import { freePort } from '../scripts/tools/free-port';
 
 /**
  * A production install that starts, the way the Dockerfile makes one: the repository as a

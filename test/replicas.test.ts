@@ -23,7 +23,7 @@ import { Redis } from 'ioredis';
 import { openStore } from '../server/accounts/open-store';
 import { hashPassword } from '../server/accounts/passwords';
 import type { AccountStore } from '../server/accounts/store';
-import { freePort } from '../scripts/lib/free-port';
+import { freePort } from '../scripts/tools/free-port';
 import { BACKENDS, createTestDatabase, type TestDatabase } from './helpers/database';
 import { NO_LIMITS } from './helpers/server';
 

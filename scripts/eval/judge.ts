@@ -31,7 +31,7 @@ export interface Judgement {
   topExpression?: Expression;
   /**
    * Head yaw in degrees from the 68 landmarks; positive = nose turned towards the image's left
-   * (the subject's right), the sign scripts/label.py's yaw labels carry on real photos.
+   * (the subject's right), the sign scripts/training/label.py's yaw labels carry on real photos.
    */
   yaw?: number;
   /** Median CIE L* of the two cheek patches (0 black .. 100 white). */
@@ -232,7 +232,7 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-/** sRGB 8-bit -> CIE L*a*b* (D65), as scripts/label.py measures skin tone. */
+/** sRGB 8-bit -> CIE L*a*b* (D65), as scripts/training/label.py measures skin tone. */
 export function srgbToLab(r8: number, g8: number, b8: number): [number, number, number] {
   const lin = (v: number) => {
     const c = v / 255;

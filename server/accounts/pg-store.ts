@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
-import { deriveSigningSecret } from '../auth/signed-url';
+import type { PaidClass } from '../auth/classes';
+import { deriveSigningSecret, type SigningKeyRow } from '../auth/signed-url';
 import {
   duplicateUserError,
   hashKey,
@@ -12,8 +13,6 @@ import {
   type AccountStore,
   type ApiKeyInfo,
   type NewUser,
-  type PaidClass,
-  type SigningKeyRow,
   type User,
 } from './store';
 

@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
-import { deriveSigningSecret } from '../auth/signed-url';
+import type { PaidClass } from '../auth/classes';
+import { deriveSigningSecret, type SigningKeyRow } from '../auth/signed-url';
 import type { Db } from './db';
 import {
   duplicateUserError,
@@ -12,8 +13,6 @@ import {
   type AccountStore,
   type ApiKeyInfo,
   type NewUser,
-  type PaidClass,
-  type SigningKeyRow,
   type User,
 } from './store';
 

@@ -1,9 +1,6 @@
 import crypto from 'node:crypto';
-import type { UserClass } from '../auth/classes';
-import { deriveSigningSecret } from '../auth/signed-url';
-
-export type PaidClass = Exclude<UserClass, 'Anon'>;
-export const PAID_CLASSES: PaidClass[] = ['Basic', 'Professional', 'Enterprise'];
+import type { PaidClass } from '../auth/classes';
+import { deriveSigningSecret, type SigningKeyRow } from '../auth/signed-url';
 export const MAX_ACTIVE_KEYS = 5;
 export const KEY_PREFIX = 'sk-faces-';
 
@@ -31,13 +28,6 @@ export interface NewUser {
   class?: PaidClass;
   verified?: boolean;
   passwordHash?: string;
-}
-
-export interface SigningKeyRow {
-  keyId: string;
-  userId: string;
-  signingSecret: string | null;
-  revoked: boolean;
 }
 
 export class AccountError extends Error {

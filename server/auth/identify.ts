@@ -1,11 +1,26 @@
 import type { NextFunction, Request, Response } from 'express';
-import type { AccountStore, User } from '../accounts/store';
 import { apiKeyFrom, isBearerJwt, parseAuthorization } from './authorization-header';
-import type { UserClass } from './classes';
+import type { PaidClass, UserClass } from './classes';
+
+/**
+ * The account behind a credential, as far as identification and the routes after it use it.
+ * auth/ names what it needs of accounts instead of importing them, so the import goes one way:
+ * accounts/ (the store, the account routes) build on auth/, never the reverse.
+ */
+export interface CallerAccount {
+  id: string;
+  email: string;
+  class: PaidClass;
+}
+
+/** What Token identification needs of the account store. */
+export interface KeyOwners {
+  userForKey(key: string): Promise<{ user: CallerAccount; keyId: string } | undefined>;
+}
 
 export interface Caller {
   cls: UserClass;
-  user?: User;
+  user?: CallerAccount;
   keyId?: string;
 }
 
@@ -47,7 +62,7 @@ export function sendInvalidToken(res: Response, header?: string): void {
  * Keys are looked up on every request, so a revoked key stops working at once, in every
  * process that shares the database.
  */
-export function identifyByToken(store: AccountStore) {
+export function identifyByToken(store: KeyOwners) {
   return async (req: Request, res: Response, next: NextFunction) => {
     if (req.caller) return next();
     const header = req.headers.authorization;

@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
-import type { AccountStore, SigningKeyRow } from '../accounts/store';
+import type { CallerAccount } from './identify';
 
 /**
  * Signed embed URLs: `/v1/generate?...&key_id=<key prefix>&expires=<unix>&sig=<hex>`.
@@ -110,8 +110,21 @@ export type VerifyResult =
   | { ok: true; keyId: string; userId: string; query: string; seed: number; expires: number }
   | { ok: false; status: 400 | 401 | 403; detail: string };
 
+/** A key as signed-URL verification sees it (the account store keeps these). */
+export interface SigningKeyRow {
+  keyId: string;
+  userId: string;
+  signingSecret: string | null;
+  revoked: boolean;
+}
+
 export interface SigningKeyLookup {
   signingKeysByPrefix(prefix: string): SigningKeyRow[] | Promise<SigningKeyRow[]>;
+}
+
+/** What signed-URL identification needs of the account store: keys by prefix, and their owners. */
+export interface SigningKeyOwners extends SigningKeyLookup {
+  userById(id: string): Promise<CallerAccount | undefined>;
 }
 
 const fail = (status: 400 | 401 | 403, detail: string): VerifyResult => ({ ok: false, status, detail });
@@ -183,7 +196,7 @@ function reject(res: Response, status: number, detail: string): void {
  * (class, limits, usage), exactly like `Authorization: Token` would. Requests without any
  * signature field pass through untouched to Token/Anon identification.
  */
-export function signedUrlAuth(store: AccountStore, now: () => number = Date.now) {
+export function signedUrlAuth(store: SigningKeyOwners, now: () => number = Date.now) {
   return async (req: Request, res: Response, next: NextFunction) => {
     const raw = rawQuery(req);
     if (!hasSignature(raw)) return next();

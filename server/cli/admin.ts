@@ -1,7 +1,8 @@
 import { parseArgs } from 'node:util';
 import { DatabaseMissingError, describeDatabase, MISSING_DATABASE_HINT, openStore } from '../accounts/open-store';
 import { redactText } from '../accounts/redact';
-import { AccountError, PAID_CLASSES, type AccountStore, type PaidClass } from '../accounts/store';
+import { AccountError, type AccountStore } from '../accounts/store';
+import { PAID_CLASSES, type PaidClass } from '../auth/classes';
 import { loadConfig, type Config } from '../config/config';
 import { commandUsage, isCommand, mainUsage, type Command } from './usage';
 

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { parseAuthLimits, type AuthLimits } from '../accounts/auth-limits';
 import { USER_CLASSES, type UserClass } from '../auth/classes';
+import { DEFAULT_BATCH_WAIT_MS, DEFAULT_MAX_BATCH } from '../generator/queue';
 
 export type LimitTable = Record<UserClass, { burst: number; daily: number }>;
 
@@ -33,7 +34,12 @@ export interface Config {
   /** Brute-force limits of login, sign-up and verification mail (AUTH_RATE_LIMITS). */
   authLimits: AuthLimits;
   generatorQueue: number;
+  /** Batches through the networks at once. */
   generatorConcurrency: number;
+  /** Requests per batch at most (1: no batching). */
+  generatorBatch: number;
+  /** Longest wait of a request for company while another batch runs. */
+  generatorBatchWaitMs: number;
   cacheMaxBytes: number;
   corsOrigins: string[];
   logLevel: string;
@@ -125,6 +131,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     authLimits: parseAuthLimits(json('AUTH_RATE_LIMITS', env.AUTH_RATE_LIMITS)),
     generatorQueue: intEnv(env, 'GENERATOR_QUEUE', 32),
     generatorConcurrency: Math.max(1, intEnv(env, 'GENERATOR_CONCURRENCY', 2)),
+    generatorBatch: Math.max(1, intEnv(env, 'GENERATOR_BATCH', DEFAULT_MAX_BATCH)),
+    generatorBatchWaitMs: intEnv(env, 'GENERATOR_BATCH_WAIT_MS', DEFAULT_BATCH_WAIT_MS),
     cacheMaxBytes: intEnv(env, 'CACHE_MAX_MB', 64) * 1024 * 1024,
     corsOrigins: (env.CORS_ORIGINS ?? '*').split(',').map((s) => s.trim()).filter(Boolean),
     logLevel: env.LOG_LEVEL || 'info',

@@ -3,7 +3,7 @@ import type { Manifest } from './manifest';
 
 /**
  * Resolved parameters -> the model's condition vector, slot by slot as the manifest lays
- * it out (the same encoding as scripts/train.py's encode_condition).
+ * it out (the same encoding as scripts/training/train.py's encode_condition).
  */
 export function conditionVector(p: ResolvedParams, manifest: Manifest): Float32Array {
   const c = new Float32Array(manifest.condition_dim);

@@ -9,17 +9,24 @@ import { OnnxGenerator, type RawFace } from './onnx-generator';
 import { OnnxUpscaler } from './onnx-upscaler';
 import { planarToRgb, rescaleRange, rgbToPlanar } from './planar';
 import { latentFromSeed } from './prng';
-import { BoundedQueue } from './queue';
+import { BatchQueue, DEFAULT_BATCH_WAIT_MS, DEFAULT_MAX_BATCH, type QueueOptions } from './queue';
 
 export interface FaceTimings {
-  /** Networks: the generator, and the learned upscaler when it runs. */
+  /** Networks: the generator, and the learned upscaler when it runs (for the whole batch). */
   inferenceMs: number;
   encodeMs: number;
+  /** Faces in the batch this one went through the networks with. */
+  batchSize: number;
 }
 
 export interface FaceServiceOptions {
+  /** Batches through the networks at once (GENERATOR_CONCURRENCY). */
   concurrency?: number;
   maxQueued?: number;
+  /** Requests per batch, at most (GENERATOR_BATCH; 1 runs every request alone). */
+  maxBatch?: number;
+  /** Longest wait of a request for others to batch with, when others already run (GENERATOR_BATCH_WAIT_MS). */
+  batchWaitMs?: number;
   threads?: number;
   /**
    * Run the manifest's learned upscaler (default true). false serves the Lanczos path even
@@ -28,6 +35,11 @@ export interface FaceServiceOptions {
   upscaler?: boolean;
   /** Signs every encoded image with a C2PA manifest (the server always passes one). */
   credentials?: ContentCredentials;
+}
+
+interface Job {
+  p: ResolvedParams;
+  timings?: FaceTimings;
 }
 
 /** How a face gets from the generator's native size to the requested one. */
@@ -44,18 +56,23 @@ export class FaceService {
     private readonly generator: OnnxGenerator,
     private readonly upscaler: OnnxUpscaler | undefined,
     private readonly resizer: Resizer,
-    readonly queue: BoundedQueue,
+    queueOptions: QueueOptions,
     readonly credentials: ContentCredentials | undefined,
-  ) {}
+  ) {
+    this.queue = new BatchQueue<Job, Buffer>((jobs) => this.renderBatch(jobs), queueOptions);
+  }
+
+  readonly queue: BatchQueue<Job, Buffer>;
 
   static async load(modelDir: string, opts: FaceServiceOptions = {}) {
     const manifest = loadManifest(modelDir);
-    const generator = await OnnxGenerator.load(modelDir, manifest, opts.threads);
+    const maxBatch = Math.max(1, opts.maxBatch ?? DEFAULT_MAX_BATCH);
+    const generator = await OnnxGenerator.load(modelDir, manifest, opts.threads, maxBatch > 1);
     let upscaler: OnnxUpscaler | undefined;
     let resizer: Resizer;
     try {
       if (manifest.upscaler && opts.upscaler !== false) {
-        upscaler = await OnnxUpscaler.load(modelDir, manifest.upscaler, manifest.resolution, opts.threads);
+        upscaler = await OnnxUpscaler.load(modelDir, manifest.upscaler, manifest.resolution, opts.threads, maxBatch > 1);
       }
       resizer = await Resizer.create(opts.threads);
     } catch (err) {
@@ -63,7 +80,19 @@ export class FaceService {
       await upscaler?.close();
       throw err;
     }
-    return new FaceService(manifest, generator, upscaler, resizer, new BoundedQueue(opts.concurrency ?? 2, opts.maxQueued ?? 32), opts.credentials);
+    // A network that cannot batch byte-identically runs a batch's faces one by one (BatchSession).
+    return new FaceService(manifest, generator, upscaler, resizer, {
+      concurrency: opts.concurrency ?? 2,
+      maxQueued: opts.maxQueued ?? 32,
+      maxBatch,
+      maxWaitMs: opts.batchWaitMs ?? DEFAULT_BATCH_WAIT_MS,
+    }, opts.credentials);
+  }
+
+  /** Why requests are not batched (the networks that cannot be), or undefined when they are. */
+  get notBatchable(): string | undefined {
+    const why = [['generator', this.generator.notBatchable], ['upscaler', this.upscaler?.notBatchable]].filter(([, w]) => w).map(([n, w]) => `${n}: ${w}`);
+    return why.length ? why.join('; ') : undefined;
   }
 
   get pipeline(): Pipeline {
@@ -84,9 +113,12 @@ export class FaceService {
     return this.upscaler ? this.upscaler.outputSide : this.manifest.resolution;
   }
 
-  /** Renders one face, through the bounded queue (throws QueueFullError when full). */
+  /**
+   * Renders one face through the queue (throws QueueFullError when full). Requests that wait
+   * together go through the networks as one batch; each face is byte-identical to a lone render.
+   */
   render(p: ResolvedParams, timings?: FaceTimings): Promise<Buffer> {
-    return this.queue.run(() => this.renderNow(p, timings));
+    return this.queue.run({ p, timings });
   }
 
   /** The generator's native-resolution RGB, without the upscaler, bypassing the queue (parity checks). */
@@ -104,10 +136,20 @@ export class FaceService {
    * reads the generator's float output directly, so no 8-bit rounding happens in between.
    */
   async sourceFace(p: ResolvedParams): Promise<RawFace> {
+    return (await this.sourceFaces([p]))[0];
+  }
+
+  /** Source faces of several requests, the networks run once for all of them (bypassing the queue). */
+  async sourceFaces(ps: readonly ResolvedParams[]): Promise<RawFace[]> {
     const m = this.manifest;
-    const chw = await this.nativeOutput(p);
-    if (!this.upscaler) return planarToRgb(chw, m.resolution, m.output.range);
-    return this.upscale(this.upscaler, rescaleRange(chw, m.output.range, this.upscaler.spec.range));
+    const chws = await this.generator.runBatch(
+      ps.map((p) => latentFromSeed(p.seed, m.latent_dim)),
+      ps.map((p) => conditionVector(p, m)),
+    );
+    const up = this.upscaler;
+    if (!up) return chws.map((chw) => planarToRgb(chw, m.resolution, m.output.range));
+    const big = await up.runBatch(chws.map((chw) => rescaleRange(chw, m.output.range, up.spec.range)));
+    return big.map((chw) => planarToRgb(chw, up.outputSide, up.spec.range));
   }
 
   /**
@@ -142,16 +184,21 @@ export class FaceService {
     }, this.resizer);
   }
 
-  private async renderNow(p: ResolvedParams, timings?: FaceTimings): Promise<Buffer> {
+  /** One batch from the queue: the networks once for all, then each face encoded on its own. */
+  private renderBatch(jobs: Job[]): Array<Promise<Buffer>> {
     const t0 = performance.now();
-    const face = await this.sourceFace(p);
-    const t1 = performance.now();
-    const bytes = await this.encode(face, p);
-    if (timings) {
-      timings.inferenceMs = t1 - t0;
-      timings.encodeMs = performance.now() - t1;
-    }
-    return bytes;
+    const faces = this.sourceFaces(jobs.map((j) => j.p));
+    return jobs.map(async ({ p, timings }, k) => {
+      const face = (await faces)[k];
+      const t1 = performance.now();
+      const bytes = await this.encode(face, p);
+      if (timings) {
+        timings.inferenceMs = t1 - t0;
+        timings.encodeMs = performance.now() - t1;
+        timings.batchSize = jobs.length;
+      }
+      return bytes;
+    });
   }
 
   async close(): Promise<void> {

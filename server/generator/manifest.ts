@@ -40,7 +40,7 @@ const priorsSchema = z.object({
 }).refine((p) => p.skintone_by_ethnicity || p.skintone_by_group, { message: 'a skin-tone prior is required' });
 
 /**
- * The optional learned upscaler (scripts/export.py --upscaler): a network that enlarges the
+ * The optional learned upscaler (scripts/training/export.py --upscaler): a network that enlarges the
  * generator's raw output by `scale` before the resize to the requested size. Its version joins
  * the model's in X-Model-Version and ETags, because it changes the served bytes.
  */

@@ -1,8 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import * as ort from 'onnxruntime-node';
 import type { UpscalerSpec } from './manifest';
-import { sessionOptions } from './session-options';
+import { BatchSession } from './batch-session';
 
 /**
  * The side of image the upscaler is fed: the generator's native side. An export whose input
@@ -26,11 +25,11 @@ export function upscalerInputSide(dims: readonly (number | string)[] | undefined
 /**
  * The learned upscaler: planar floats of the generator's native side in, `scale` times the side
  * out, same value range. Session options are the generator's (fixed threads and graph
- * optimisation), so its output is byte-identical per input and build.
+ * optimisation), so its output is byte-identical per input and build, alone or in a batch.
  */
 export class OnnxUpscaler {
   private constructor(
-    private readonly session: ort.InferenceSession,
+    private readonly session: BatchSession,
     readonly spec: UpscalerSpec,
     /** Side of the images it reads (the generator's native side). */
     readonly inputSide: number,
@@ -40,38 +39,43 @@ export class OnnxUpscaler {
     return this.inputSide * this.spec.scale;
   }
 
+  /** Why faces are not batched (undefined when they are). */
+  get notBatchable(): string | undefined {
+    return this.session.notBatchable;
+  }
+
   /** Refuses (and the server with it) when the manifest names a file that is not there. */
-  static async load(modelDir: string, spec: UpscalerSpec, nativeSide: number, threads = 2): Promise<OnnxUpscaler> {
+  static async load(modelDir: string, spec: UpscalerSpec, nativeSide: number, threads = 2, batches = true): Promise<OnnxUpscaler> {
     const file = path.join(modelDir, spec.file);
     if (!fs.existsSync(file)) {
       throw new Error(`the manifest names the upscaler ${spec.file} (${spec.version}), but ${file} is missing; restore it, or set UPSCALER=off to serve the Lanczos path`);
     }
-    const session = await ort.InferenceSession.create(file, sessionOptions(threads));
-    if (!session.inputNames.includes(spec.input) || !session.outputNames.includes(spec.output)) {
-      await session.release();
-      throw new Error(`${file}: expected input "${spec.input}" and output "${spec.output}", found [${session.inputNames.join(', ')}] -> [${session.outputNames.join(', ')}]`);
-    }
-    const meta = session.inputMetadata.find((m) => m.name === spec.input);
-    let side: number;
-    try {
+    let side = nativeSide;
+    const session = await BatchSession.open(file, spec.output, threads, batches, (s) => {
+      if (!s.inputNames.includes(spec.input) || !s.outputNames.includes(spec.output)) {
+        throw new Error(`expected input "${spec.input}" and output "${spec.output}", found [${s.inputNames.join(', ')}] -> [${s.outputNames.join(', ')}]`);
+      }
+      const meta = s.inputMetadata.find((m) => m.name === spec.input);
       side = upscalerInputSide(meta?.isTensor ? meta.shape : undefined, nativeSide);
-    } catch (err) {
-      await session.release();
-      throw new Error(`${file}: ${(err as Error).message}`);
-    }
+      return [{ name: spec.input, row: [3, side, side] }];
+    });
     return new OnnxUpscaler(session, spec, side);
   }
 
   /** One image, 3 x side x side planar floats in the upscaler's range -> 3 x (side x scale)^2. */
-  async run(chw: Float32Array, side = this.inputSide): Promise<{ chw: Float32Array; side: number }> {
-    const out = await this.session.run({ [this.spec.input]: new ort.Tensor('float32', chw, [1, 3, side, side]) });
-    const y = out[this.spec.output];
-    const outSide = side * this.spec.scale;
-    if (y.dims.join('x') !== `1x3x${outSide}x${outSide}`) throw new Error(`the upscaler returned [${y.dims.join(', ')}], expected [1, 3, ${outSide}, ${outSide}]`);
-    return { chw: y.data as Float32Array, side: outSide };
+  async run(chw: Float32Array): Promise<{ chw: Float32Array; side: number }> {
+    return { chw: (await this.runBatch([chw]))[0], side: this.outputSide };
+  }
+
+  /** Several images at once, each byte-identical to a lone run. */
+  async runBatch(chws: readonly Float32Array[]): Promise<Float32Array[]> {
+    const out = await this.session.run(chws.map((chw) => ({ [this.spec.input]: chw })));
+    const outSide = this.outputSide;
+    for (const y of out) if (y.length !== 3 * outSide * outSide) throw new Error(`the upscaler returned ${y.length} values per image, expected 3 x ${outSide} x ${outSide}`);
+    return out;
   }
 
   async close(): Promise<void> {
-    await this.session.release();
+    await this.session.close();
   }
 }

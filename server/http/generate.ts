@@ -80,7 +80,7 @@ export function generateHandler(deps: GenerateDeps) {
       res.setHeader('Cache-Control', 'no-store');
     }
 
-    const timings: FaceTimings = { inferenceMs: 0, encodeMs: 0 };
+    const timings: FaceTimings = { inferenceMs: 0, encodeMs: 0, batchSize: 1 };
     let bytes: Buffer;
     try {
       bytes = await deps.faces.render(p, timings);
@@ -96,6 +96,7 @@ export function generateHandler(deps: GenerateDeps) {
     }
     deps.metrics.generationSeconds.observe({ stage: 'inference' }, timings.inferenceMs / 1000);
     deps.metrics.generationSeconds.observe({ stage: 'encode' }, timings.encodeMs / 1000);
+    deps.metrics.batchSize.observe(timings.batchSize);
     if (cacheKey) deps.cache.set(cacheKey, bytes);
     res.status(200).type(contentType).send(bytes);
   };

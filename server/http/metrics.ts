@@ -5,6 +5,7 @@ export interface Metrics {
   registry: client.Registry;
   requests: client.Counter<'route' | 'status' | 'class'>;
   generationSeconds: client.Histogram<'stage'>;
+  batchSize: client.Histogram;
   cacheHits: client.Counter;
 }
 
@@ -24,6 +25,12 @@ export function createMetrics(): Metrics {
       help: 'Time to generate one image, by stage (inference, encode)',
       labelNames: ['stage'],
       buckets: [0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2],
+      registers: [registry],
+    }),
+    batchSize: new client.Histogram({
+      name: 'facestudio_generation_batch_size',
+      help: 'Generated images by the size of the network batch they were made in',
+      buckets: [1, 2, 4, 8, 16, 32],
       registers: [registry],
     }),
     cacheHits: new client.Counter({ name: 'facestudio_image_cache_hits_total', help: 'Seeded images served from the in-process cache', registers: [registry] }),

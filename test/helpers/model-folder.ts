@@ -5,7 +5,7 @@ import path from 'node:path';
 const SHIPPED = path.join(__dirname, '..', '..', 'models', 'facestudio-v1');
 export const UPSCALER_FIXTURE = path.join(__dirname, '..', 'fixtures', 'upscaler');
 
-/** The manifest entry scripts/export.py wrote for the fixture upscaler. */
+/** The manifest entry scripts/training/export.py wrote for the fixture upscaler. */
 export function upscalerEntry(): { file: string; version: string } & Record<string, unknown> {
   return JSON.parse(fs.readFileSync(path.join(UPSCALER_FIXTURE, 'entry.json'), 'utf8'));
 }

@@ -7,8 +7,8 @@
  */
 import fs from 'node:fs';
 import { createConfig, lintFromString } from '@redocly/openapi-core';
-import { loadConfig } from '../server/config/config';
-import { openApiDocument } from '../server/http/openapi';
+import { loadConfig } from '../../server/config/config';
+import { openApiDocument } from '../../server/http/openapi';
 
 export interface LintProblem {
   rule: string;

@@ -1,17 +1,17 @@
 /**
  * Builds a signed embed URL offline, from an API key:
  *
- *   npx tsx scripts/sign-url.ts --key sk-faces-... --expires-in 3600 gender=female age=30 seed=42
+ *   npx tsx scripts/tools/sign-url.ts --key sk-faces-... --expires-in 3600 gender=female age=30 seed=42
  *
  * Options: --key K (or env FACES_API_KEY, which keeps the key out of shell history),
  * --expires-in SECONDS (default 3600) or --expires UNIX, --base URL (default http://localhost:8080,
  * or env FACESTUDIO_URL). Prints the URL on stdout; errors go to stderr with exit status 1.
  */
-import { MAX_EXPIRES_IN, signUrl } from '../server/auth/signed-url';
-import { KEY_PREFIX } from '../server/accounts/store';
+import { MAX_EXPIRES_IN, signUrl } from '../../server/auth/signed-url';
+import { KEY_PREFIX } from '../../server/accounts/store';
 
 function usage(message: string): never {
-  process.stderr.write(`sign-url: ${message}\nusage: npx tsx scripts/sign-url.ts --key sk-faces-... [--expires-in 3600 | --expires UNIX] [--base URL] name=value ...\n`);
+  process.stderr.write(`sign-url: ${message}\nusage: npx tsx scripts/tools/sign-url.ts --key sk-faces-... [--expires-in 3600 | --expires UNIX] [--base URL] name=value ...\n`);
   process.exit(1);
 }
 

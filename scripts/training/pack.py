@@ -1,6 +1,6 @@
 """A compact training pack for a GPU machine that can only be sent a few tens of MiB.
 
-    /usr/bin/python3 scripts/pack.py --labels runs/labels --out runs/pack
+    /usr/bin/python3 scripts/training/pack.py --labels runs/labels --out runs/pack
 
 One GPU call carries 64 MiB in all: the tracked working tree (the shipped ONNX model too) plus
 the pack. The 64 px training images go as WebP mosaics of 16 x 16 faces (one file header per 256
@@ -50,7 +50,7 @@ def encode(mosaic, quality):
 
 
 def tracked_tree_bytes():
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     files = subprocess.run(["git", "ls-files", "-z"], cwd=root, capture_output=True, check=True).stdout.split(b"\0")
     return sum(os.path.getsize(os.path.join(root, f.decode())) for f in files if f and os.path.exists(os.path.join(root, f.decode())))
 

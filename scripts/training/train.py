@@ -1,10 +1,10 @@
 """Train the conditional face generator (v2).
 
-    python3 scripts/train.py --pack runs/pack --run runs/train --minutes 7.5 --init-from models/facestudio-v1   (GPU)
-    /usr/bin/python3 scripts/train.py --labels runs/labels --run runs/finetune --teacher models/facestudio-v1 \
+    python3 scripts/training/train.py --pack runs/pack --run runs/train --minutes 7.5 --init-from models/facestudio-v1   (GPU)
+    /usr/bin/python3 scripts/training/train.py --labels runs/labels --run runs/finetune --teacher models/facestudio-v1 \
         --init-from models/facestudio-v1 --minutes 300                                                   (CPU)
 
-Data: a pack from scripts/pack.py, or label.py's output folder directly. Resumes from
+Data: a pack from scripts/training/pack.py, or label.py's output folder directly. Resumes from
 <run>/ckpt.pt when it exists; without one, --init-from models/<name> starts G from an export
 (its ONNX initialisers are G's state dict; an older condition layout is mapped onto this one,
 so G starts out drawing exactly what the export draws).
@@ -369,7 +369,7 @@ def read_state(folder, G, G_ema, D, critic):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--pack", help="training pack made by scripts/pack.py")
+    ap.add_argument("--pack", help="training pack made by scripts/training/pack.py")
     ap.add_argument("--labels", default="runs/labels", help="label.py's output folder (when there is no pack)")
     ap.add_argument("--run", default="runs/train")
     ap.add_argument("--threads", type=int, default=2)

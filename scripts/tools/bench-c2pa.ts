@@ -13,11 +13,11 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { loadConfig } from '../server/config/config';
-import { FaceService } from '../server/generator/face-service';
-import { coseSign1 } from '../server/imaging/cose-sign1';
-import { startContentCredentials } from '../server/imaging/start-credentials';
-import { canonicalQuery, resolveParams } from '../server/params/resolve';
+import { loadConfig } from '../../server/config/config';
+import { FaceService } from '../../server/generator/face-service';
+import { coseSign1 } from '../../server/imaging/cose-sign1';
+import { startContentCredentials } from '../../server/imaging/start-credentials';
+import { canonicalQuery, resolveParams } from '../../server/params/resolve';
 
 const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
@@ -84,7 +84,7 @@ async function main() {
   fs.rmSync(tmp, { recursive: true, force: true });
 
   const L: string[] = [START, '## Content Credentials (C2PA): cost per image (issue 27)', ''];
-  L.push(`Made by \`npm run bench:c2pa\` (scripts/bench-c2pa.ts) on ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, in process, load average at start ${os.loadavg().map((x) => x.toFixed(2)).join(' / ')}, ${((performance.now() - started) / 1000).toFixed(0)} s in all.`);
+  L.push(`Made by \`npm run bench:c2pa\` (scripts/tools/bench-c2pa.ts) on ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, in process, load average at start ${os.loadavg().map((x) => x.toFixed(2)).join(' / ')}, ${((performance.now() - started) / 1000).toFixed(0)} s in all.`);
   L.push('Baseline: the server\'s encode of the same faces in the same run (resize, stamp, XMP, JPEG/WebP). Signing: c2pa-rs 0.92 in WebAssembly (@contentauth/c2pa-wasm 0.15) with the development ES256 chain; the manifest is built, the data hash computed, the COSE signature made and the manifest embedded. Medians.');
   L.push('');
   L.push('| size | format | images | encode (baseline) ms | signing ms | signing / encode | image bytes | bytes added | SHA-256 of the image in Node, ms |');

@@ -21,7 +21,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the repository
 # HUMAN_MODELS: a folder holding just the graphs a run needs (a GPU call carries 64 MiB in all).
 MODELS = os.environ.get("HUMAN_MODELS") or os.path.join(ROOT, "node_modules", "@vladmandic", "human-models", "models")
 

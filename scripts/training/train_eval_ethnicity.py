@@ -1,6 +1,6 @@
 """The evaluation's own ethnicity classifier, independent of everything that shapes the generator.
 
-    /usr/bin/python3 scripts/train_eval_ethnicity.py --labels runs/labels --out models/eval/ethnicity.json
+    /usr/bin/python3 scripts/training/train_eval_ethnicity.py --labels runs/labels --out models/eval/ethnicity.json
 
 Data: only FairFace's "evaluation" split (config.FAIRFACE_SPLITS), which no labeller, critic or
 generator sees, aligned and filtered as label.py does for the training split; 80 % trains, 20 %

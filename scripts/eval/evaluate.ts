@@ -9,27 +9,27 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { FaceService } from '../server/generator/face-service';
-import { Prng } from '../server/generator/prng';
-import { canonicalQuery, resolveParams } from '../server/params/resolve';
-import { ETHNICITIES, SEED_MAX, type GenerateParams, type ResolvedParams } from '../server/params/schema';
-import { writeContactSheet, SWEEPS } from './eval/contact-sheet';
-import { criteriaTable } from './eval/criteria';
-import { writeCropSheet } from './eval/crop-sheet';
-import { ethnicityClassifierStatus } from './eval/ethnicity';
-import { Judge, SAME_PERSON_DISTANCE, forbidNetwork, type Judgement } from './eval/judge';
-import { judgeAll } from './eval/judge-all';
+import { FaceService } from '../../server/generator/face-service';
+import { Prng } from '../../server/generator/prng';
+import { canonicalQuery, resolveParams } from '../../server/params/resolve';
+import { ETHNICITIES, SEED_MAX, type GenerateParams, type ResolvedParams } from '../../server/params/schema';
+import { writeContactSheet, SWEEPS } from './contact-sheet';
+import { criteriaTable } from './criteria';
+import { writeCropSheet } from './crop-sheet';
+import { ethnicityClassifierStatus } from './ethnicity';
+import { Judge, SAME_PERSON_DISTANCE, forbidNetwork, type Judgement } from './judge';
+import { judgeAll } from './judge-all';
 import {
   ATTRIBUTE_SWEEPS, CHILD_AGES, GRID_AGES, PROBE_AGE, PROBE_MOODS, PROBE_TONES, PROBE_YAWS,
   attributeIdentityMetrics, childrenMetrics, gridMetrics, identityMetrics, probeMetrics, realMetrics,
   type Gender, type GenItem, type RealItem, type SweptAttribute,
-} from './eval/metrics';
-import { moodAccuracy } from './eval/mood';
-import { comparePipelines } from './eval/pipelines';
-import { renderReport, type EvalResult } from './eval/report';
-import { frechetDistance } from './eval/stats';
+} from './metrics';
+import { moodAccuracy } from './mood';
+import { comparePipelines } from './pipelines';
+import { renderReport, type EvalResult } from './report';
+import { frechetDistance } from './stats';
 
-const REPO = path.resolve(__dirname, '..');
+const REPO = path.resolve(__dirname, '..', '..');
 /** Size the judge sees: big enough for its 150 px recogniser crop, the size an API client would pick. */
 const JUDGE_RESOLUTION = 256;
 

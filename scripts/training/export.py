@@ -1,6 +1,6 @@
 """Export the EMA generator to ONNX with its manifest, priors and a parity reference.
 
-    /usr/bin/python3 scripts/export.py --run runs/train --labels runs/labels --out models/facestudio-v2 \
+    /usr/bin/python3 scripts/training/export.py --run runs/train --labels runs/labels --out models/facestudio-v2 \
         [--checkpoint runs/gpu/snapshot-end.npz | models/facestudio-v2/training/G_ema.npz]
 
 Writes generator.onnx (opset 17), manifest.json (inputs, condition layout, native
