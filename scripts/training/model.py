@@ -121,7 +121,11 @@ class Discriminator(nn.Module):
         # Minibatch standard deviation (groups of 4): lets D see a lack of variety.
         n, ch, hh, ww = h.shape
         g = min(4, n)
-        s = h[: n - n % g].view(g, -1, ch, hh, ww).std(0).mean((1, 2, 3))
+        # In float32 and with an epsilon under the root: under bf16 autocast four equal features
+        # are common, and the gradient of a zero standard deviation is infinite (a GPU run went
+        # NaN within 100 steps on 2026-12-04).
+        grouped = h[: n - n % g].float().view(g, -1, ch, hh, ww)
+        s = (grouped.var(0, unbiased=False) + 1e-8).sqrt().mean((1, 2, 3)).to(h.dtype)
         s = s.repeat(g)
         if n % g:
             s = torch.cat([s, s[: n % g]])
