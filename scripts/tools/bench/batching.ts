@@ -14,7 +14,7 @@ import { FaceService } from '../../../server/generator/face-service';
 import { DEFAULT_BATCH_WAIT_MS, DEFAULT_MAX_BATCH } from '../../../server/generator/queue';
 import { resolveParams } from '../../../server/params/resolve';
 import type { BatchingResult, GenerationPath } from './batching-model';
-import { httpGet } from './http-client';
+import { httpGet, readMetrics } from './http-client';
 import { rssRun } from './memory';
 import { HIGH_LIMITS, log, QUICK, RUNTIME, sleep } from './options';
 import { PRODUCTION_NODE_FLAGS, serverArgs, startProc, type Proc } from './processes';
@@ -35,15 +35,7 @@ const envFor = (batch: number, waitMs: number) => ({ GENERATOR_BATCH: String(bat
 
 /** Mean batch size of the generations a server made, from its /metrics histogram. */
 async function meanBatch(srv: Proc): Promise<number> {
-  const text = await new Promise<string>((resolve, reject) => {
-    http.get(`${srv.url}/metrics`, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve(body));
-    }).on('error', reject);
-  });
-  const metric = (name: string) => Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? NaN);
+  const metric = await readMetrics(srv.url);
   return metric('facestudio_generation_batch_size_sum') / metric('facestudio_generation_batch_size_count');
 }
 

@@ -22,6 +22,20 @@ export function httpGet(url: string, headers: Record<string, string>, agent: htt
   });
 }
 
+/** A server's Prometheus text (/metrics) as a lookup of unlabelled samples (NaN when absent).
+ * A fresh, non-keep-alive connection, so the read leaves no socket open in the server. */
+export async function readMetrics(baseUrl: string): Promise<(name: string) => number> {
+  const text = await new Promise<string>((resolve, reject) => {
+    http.get(`${baseUrl}/metrics`, { agent: new http.Agent({ keepAlive: false }) }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve(body));
+    }).on('error', reject);
+  });
+  return (name) => Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? NaN);
+}
+
 export interface Target {
   name: string;
   url: string;

@@ -1,7 +1,7 @@
 /** RSS of fresh servers over 10,000 mixed requests, with the production memory settings and without. */
 import http from 'node:http';
 import path from 'node:path';
-import { httpGet } from './http-client';
+import { httpGet, readMetrics } from './http-client';
 import type { MemPoint, RssRun } from './memory-model';
 import { HIGH_LIMITS, RUNTIME, sleep } from './options';
 import { PRODUCTION_NODE_FLAGS, serverArgs, startProc, type Proc } from './processes';
@@ -10,16 +10,7 @@ import { mb } from './stats';
 
 /** RSS from /proc, V8 heap and external (Buffers: the LRU cache) from the server's /metrics. */
 export async function memPoint(srv: Proc, label: string, requests: number): Promise<MemPoint> {
-  const agent = new http.Agent({ keepAlive: false });
-  const text = await new Promise<string>((resolve, reject) => {
-    http.get(`${srv.url}/metrics`, { agent }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve(body));
-    }).on('error', reject);
-  });
-  const metric = (name: string) => Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? NaN);
+  const metric = await readMetrics(srv.url);
   return { label, requests, rss: srv.rss(), heapTotal: metric('nodejs_heap_size_total_bytes'), heapUsed: metric('nodejs_heap_size_used_bytes'), external: metric('nodejs_external_memory_bytes') };
 }
 
