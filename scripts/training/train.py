@@ -357,14 +357,13 @@ def read_state(folder, G, G_ema, D, critic):
     G.load_state_dict(g)
     G_ema.load_state_dict(g)
     d_path = os.path.join(folder, "D.npz")
-    if D is not None and os.path.exists(d_path):
+    fresh_d = D is not None and not os.path.exists(d_path)
+    if D is not None and not fresh_d:
         D.load_state_dict(read_npz(d_path))
-        warm = None
-    else:
-        warm = True  # a fresh D must learn the current G's faces before G follows it
     with np.load(os.path.join(folder, "G_ema.npz")) as f:
         step, shown = int(f["meta_step"]), int(f["meta_shown"])
-    return step, shown, (shown + C.D_WARMUP_KIMG * 1000 if warm and D is not None else 0)
+    # A fresh D must learn the current G's faces before G follows it.
+    return step, shown, (shown + C.D_WARMUP_KIMG * 1000 if fresh_d else 0)
 
 
 def main():
