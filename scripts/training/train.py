@@ -28,7 +28,6 @@ after --minutes; --snapshots DIR receives the EMA generator (float16) and a samp
 three quarters and the end of the time.
 """
 import argparse
-import contextlib
 import csv
 import os
 import sys
@@ -376,12 +375,14 @@ def main():
     ap.add_argument("--minutes", type=float, default=1e9, help="stop after this much training time")
     ap.add_argument("--snapshots", help="folder for EMA snapshots at 1/2, 3/4 and the end of --minutes")
     ap.add_argument("--batch", type=int, default=C.BATCH)
-    ap.add_argument("--init-from", help="model folder (generator.onnx + manifest.json) to start G from; D starts fresh")
+    ap.add_argument("--init-from", help="model folder (generator.onnx + manifest.json) to start G from; D starts fresh "
+                    "unless --resume-from gives one")
     ap.add_argument("--teacher", help="model folder of a frozen generator that anchors G instead of a discriminator")
     ap.add_argument("--lr", type=float, default=C.LR_G)
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--d-warmup-kimg", type=float, default=C.D_WARMUP_KIMG, help="with --init-from: D alone this long first")
     ap.add_argument("--id-batch", type=int, default=C.ID_BATCH, help="z per identity step (each drawn three times)")
+    ap.add_argument("--id-every", type=int, default=C.ID_EVERY, help="identity, mood and hair terms every this many steps")
     ap.add_argument("--resume-from", help="compact state folder (write_state) to start from when the run has no ckpt.pt")
     ap.add_argument("--state-out", help="folder for the compact float16 state at every checkpoint and at the end")
     args = ap.parse_args()
@@ -424,9 +425,10 @@ def main():
     G_ema.load_state_dict(G.state_dict())
     for p in G_ema.parameters():
         p.requires_grad_(False)
-    # On a GPU: bf16 autocast for the networks' forward passes (losses, R1, EMA and Adam stay
-    # float32) and fused Adam where this PyTorch has it.
-    amp = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if dev.type == "cuda" else contextlib.nullcontext
+    # bf16 autocast for the networks' forward passes (losses, R1, EMA and Adam stay float32):
+    # on the GPU, and on these CPUs too, whose AVX-512 bf16 runs the convolutions about twice
+    # as fast as float32 channels_last. Fused Adam where this PyTorch has it (GPU only).
+    amp = lambda: torch.autocast(dev.type, dtype=torch.bfloat16)  # noqa: E731
     fused = {"fused": True} if dev.type == "cuda" and "fused" in torch.optim.Adam.__init__.__code__.co_varnames else {}
     opt_g = torch.optim.Adam(G.parameters(), args.lr, betas=C.BETAS, **fused)
     opt_d = torch.optim.Adam(D.parameters(), C.LR_D, betas=C.BETAS, **fused) if D else None
@@ -436,6 +438,14 @@ def main():
         step, shown, d_warmup_until = read_state(args.resume_from, G, G_ema, D, critic)
         print(f"resumed from {args.resume_from} at step {step}, {shown / 1000:.1f} kimg "
               f"(Adam's moments start afresh: they are not kept)", flush=True)
+        if args.init_from:
+            # A new start for G from a shipped model, keeping the state's D (it knows the v2
+            # labels' real faces); D still gets a short time alone to learn the new G's fakes.
+            shown, _ = load_export(args.init_from, G)
+            G_ema.load_state_dict(G.state_dict())
+            d_warmup_until = shown + int(args.d_warmup_kimg * 1000) if D else 0
+            print(f"G from {args.init_from} ({shown / 1000:.1f} kimg); D from the state, alone until "
+                  f"{d_warmup_until / 1000:.1f} kimg", flush=True)
     elif not os.path.exists(ckpt_path) and args.init_from:
         shown, _ = load_export(args.init_from, G)
         G_ema.load_state_dict(G.state_dict())
@@ -504,7 +514,7 @@ def main():
         if shown + args.batch > d_warmup_until:  # with --init-from, a fresh D first learns the shipped G's faces alone
             # G: look real (D, or the teacher), show the critic the attributes asked for, and on
             # identity steps keep one z one person, different z different people, moods and hair.
-            id_step = step % C.ID_EVERY == 0
+            id_step = step % args.id_every == 0
             n = args.id_batch if id_step else args.batch
             c1 = random_conditions(cond, n, dev)
             z1 = torch.randn(n, C.LATENT_DIM, device=dev)
@@ -535,8 +545,9 @@ def main():
                 loss_same, loss_div, cos_same, cos_div = identity_losses(identity, parts, cs)
                 loss_mood = mood_loss(emotion, fake, c_all)
                 loss_hair = hair_colour_loss(parts[0], parts[1], cs[0], cs[1])
-                loss_g = loss_g + C.ID_EVERY * (C.ID_WEIGHT * loss_same + C.DIVERSITY_WEIGHT * loss_div
-                                                + C.MOOD_WEIGHT * loss_mood + C.HAIR_WEIGHT * loss_hair)
+                id_ramp = min(1.0, max(0.0, shown / 1000 - C.ID_RAMP_KIMG[0]) / C.ID_RAMP_KIMG[1])
+                loss_g = loss_g + args.id_every * id_ramp * (C.ID_WEIGHT * loss_same + C.DIVERSITY_WEIGHT * loss_div
+                                                          + C.MOOD_WEIGHT * loss_mood + C.HAIR_WEIGHT * loss_hair)
             opt_g.zero_grad(set_to_none=True)
             loss_g.backward()
             opt_g.step()
