@@ -12,6 +12,7 @@ import argparse
 import base64
 import csv
 import datetime
+import gzip
 import json
 import os
 import sys
@@ -227,6 +228,13 @@ def build_manifest(rows, labellers, shown, steps, compute):
     }
 
 
+def read_labels(folder):
+    """label.py's rows from its output folder, or from a committed labelling (labels.csv.gz)."""
+    plain = os.path.join(folder, "labels.csv")
+    with (open(plain) if os.path.exists(plain) else gzip.open(plain + ".gz", "rt")) as f:
+        return list(csv.DictReader(f))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--run", default="runs/train")
@@ -244,8 +252,7 @@ def main():
         return export_upscaler(args.upscaler, args.out)
     os.makedirs(args.out, exist_ok=True)
 
-    with open(os.path.join(args.labels, "labels.csv")) as f:
-        rows = list(csv.DictReader(f))
+    rows = read_labels(args.labels)
     with open(os.path.join(args.labels, "labellers.json")) as f:
         labellers = json.load(f)
     if args.manifest_only:  # the layout and priors alone (the server's test fixture)
