@@ -1,4 +1,4 @@
-import { WIRE_LEN, WIRE_VARINT, bytesField, concat, packedVarints, readFields, stringField, text, varintField, type WireField } from './protobuf-wire';
+import { WIRE_LEN, WIRE_VARINT, bytesField, concat, packedVarints, readFields, stringField, text, varintField, type WireField } from '../onnx/protobuf-wire';
 
 /**
  * onnxruntime's CPU kernels for a few operators take another code path when the batch is 1:

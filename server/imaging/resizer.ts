@@ -1,7 +1,7 @@
 import * as ort from 'onnxruntime-node';
 import type { RawFace } from '../generator/onnx-generator';
 import { sessionOptions } from '../generator/session-options';
-import { DataType, onnxModel, type GraphSpec, type NodeSpec, type ValueSpec } from './onnx-proto';
+import { DataType, onnxModel, type GraphSpec, type NodeSpec, type ValueSpec } from '../onnx/onnx-proto';
 import { blurredMatrix, lanczosMatrix, sharpenSigma, transpose } from './resample-weights';
 
 /**

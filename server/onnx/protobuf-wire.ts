@@ -1,7 +1,8 @@
 /**
- * Just enough of the protobuf wire format to edit an existing ONNX model in memory: split a
- * message into its fields (keeping each field's exact bytes, so whatever is not edited is
- * written back unchanged) and build new fields.
+ * Just enough of the protobuf wire format for ONNX models in memory: split a message into its
+ * fields (keeping each field's exact bytes, so whatever is not edited is written back unchanged)
+ * and build new fields. The generator edits exported models with it (row-wise.ts); onnx-proto.ts
+ * writes the graphs the server builds in code.
  */
 
 export const WIRE_VARINT = 0;
@@ -76,7 +77,7 @@ export function packedVarints(payload: Uint8Array): bigint[] {
 
 export const text = (f: WireField) => new TextDecoder().decode(f.payload);
 
-function varintBytes(v: bigint): Uint8Array {
+export function varintBytes(v: bigint): Uint8Array {
   // int64 fields carry negative values as ten-byte two's complement varints.
   let u = BigInt.asUintN(64, v);
   const bytes: number[] = [];

@@ -4,6 +4,7 @@
  * small float initializers. onnxruntime loads the bytes directly, so no graph file ships or goes
  * stale. Field numbers are those of onnx.proto (ModelProto, GraphProto, NodeProto, ...).
  */
+import { concat, varintBytes } from './protobuf-wire';
 
 export const DataType = { FLOAT: 1, UINT8: 2, INT64: 7 } as const;
 export type DataTypeCode = (typeof DataType)[keyof typeof DataType];
@@ -45,16 +46,7 @@ class Message {
   private readonly parts: Uint8Array[] = [];
 
   private varint(v: bigint): void {
-    // int64 fields carry negative values as ten-byte two's complement varints.
-    let u = BigInt.asUintN(64, v);
-    const bytes: number[] = [];
-    do {
-      let b = Number(u & 0x7fn);
-      u >>= 7n;
-      if (u !== 0n) b |= 0x80;
-      bytes.push(b);
-    } while (u !== 0n);
-    this.parts.push(Uint8Array.from(bytes));
+    this.parts.push(varintBytes(v));
   }
 
   private key(field: number, wire: 0 | 2 | 5): void {
@@ -91,13 +83,7 @@ class Message {
   }
 
   finish(): Uint8Array {
-    const out = new Uint8Array(this.parts.reduce((n, p) => n + p.length, 0));
-    let o = 0;
-    for (const p of this.parts) {
-      out.set(p, o);
-      o += p.length;
-    }
-    return out;
+    return concat(this.parts);
   }
 }
 
