@@ -530,8 +530,9 @@ class MobileFaceIdentity(nn.Module):
     units of that std (400 faces): eyeglasses +0.33, hat +0.02, bangs +0.28, blond +0.49, male
     +0.39 (faceres +1.38, +1.05, +0.93, +1.15, +1.12, and about the same on this aligned crop,
     so it is the network, not the crop): faceres's pooled features describe accessories and
-    hair, which a generator can vary to lower the cosine without changing the person. Forward+backward to the input, batch 24, one CPU thread: 43 ms a face in float32,
-    17 ms under bf16 autocast (faceres at 128 px: 164 and 127 ms).
+    hair, which a generator can vary to lower the cosine without changing the person.
+    Forward+backward to the input, batch 24, one CPU thread: 43 ms a face in float32, 17 ms under
+    bf16 autocast (faceres at 128 px: 164 and 127 ms).
 
     human-models' mobilefacenet is no alternative: the npm graph itself (checked in tfjs too)
     calls different faces 0.9998 alike even with its documented (x - 127.5) / 128 on aligned crops;
