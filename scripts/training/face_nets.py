@@ -485,7 +485,20 @@ class FaceRes(nn.Module):
         return list(self.net(crop_resize(images, crop_boxes, self.size) * 255).values())[0]
 
 
-class FaceIdentity(nn.Module):
+class CentredIdentity(nn.Module):
+    """What the identity descriptors share: `mean` (a buffer the caller sets, real faces' or a
+    moving mean of generated ones) is subtracted and the rest L2-normalised, so that the cosine
+    of two faces is near 0 for different people."""
+
+    def centre(self, descriptors):
+        e = descriptors - self.mean
+        return e / e.norm(dim=1, keepdim=True).clamp(min=1e-6)
+
+    def forward(self, images, crop_boxes):
+        return self.centre(self.descriptor(images, crop_boxes))
+
+
+class FaceIdentity(CentredIdentity):
     """Who a face is: faceres's 1024-d descriptor (the one @vladmandic/human matches faces with)
     of the face crop at `size` px, minus the mean descriptor of real faces, L2-normalised, so
     that the cosine of two faces is near 0 for different people. Differentiable: train.py's
@@ -505,12 +518,8 @@ class FaceIdentity(nn.Module):
         """Raw descriptors of the crops (images N x H x W x 3 in [0, 1])."""
         return self.net(crop_resize(images, crop_boxes, self.size) * 255)["global_pooling/Mean"]
 
-    def forward(self, images, crop_boxes):
-        e = self.descriptor(images, crop_boxes) - self.mean
-        return e / e.norm(dim=1, keepdim=True).clamp(min=1e-6)
 
-
-class MobileFaceIdentity(nn.Module):
+class MobileFaceIdentity(CentredIdentity):
     """Who a face is, from a face-recognition network: becauseofAI's MobileFace_Identification_V3
     (human-models' mobileface, 2 MB, trained on ArcFace-aligned 112 px faces), same interface as
     FaceIdentity. descriptor() is the net's L2-normalised 256-d output (the MXNet original ends
@@ -554,10 +563,6 @@ class MobileFaceIdentity(nn.Module):
         box = torch.cat([crop_boxes[:, 0:2] + self.align[None, 0:2] * side,
                          crop_boxes[:, 0:2] + self.align[None, 2:4] * side], 1)
         e = self.net(crop_resize(images, box, self.SIZE) * 255)["batchnorm0/add_1"]
-        return e / e.norm(dim=1, keepdim=True).clamp(min=1e-6)
-
-    def forward(self, images, crop_boxes):
-        e = self.descriptor(images, crop_boxes) - self.mean
         return e / e.norm(dim=1, keepdim=True).clamp(min=1e-6)
 
 

@@ -253,7 +253,7 @@ def identity_loss(identity, fakes, conds):
            for x, c in zip(fakes, conds)]
     with torch.no_grad():
         identity.mean.lerp_(torch.cat(raw).float().mean(0), C.ID_MEAN_RATE)
-    e = [F.normalize(r.float() - identity.mean, dim=1) for r in raw]
+    e = [identity.centre(r.float()) for r in raw]
     gap = (conds[0][:, AGE_INDEX] - conds[1][:, AGE_INDEX]).abs() * 80
     margin = C.ID_MARGIN - (C.ID_MARGIN - C.ID_MARGIN_AT_50_YEARS) * (gap / 50).clamp(max=1)
     same = (e[0] * e[1]).sum(1)
@@ -445,20 +445,14 @@ def main():
         step, shown, d_warmup_until = read_state(args.resume_from, G, G_ema, D, critic)
         print(f"resumed from {args.resume_from} at step {step}, {shown / 1000:.1f} kimg "
               f"(Adam's moments start afresh: they are not kept)", flush=True)
-        if args.init_from:
-            # A new start for G from a shipped model, keeping the state's D (it knows the v2
-            # labels' real faces); D still gets a short time alone to learn the new G's fakes.
-            shown, _ = load_export(args.init_from, G)
-            G_ema.load_state_dict(G.state_dict())
-            d_warmup_until = shown + int(args.d_warmup_kimg * 1000) if D else 0
-            print(f"G from {args.init_from} ({shown / 1000:.1f} kimg); D from the state, alone until "
-                  f"{d_warmup_until / 1000:.1f} kimg", flush=True)
-    elif not os.path.exists(ckpt_path) and args.init_from:
+    if not os.path.exists(ckpt_path) and args.init_from:
+        # G starts from a shipped model. D, fresh or the state's (which knows the v2 labels' real
+        # faces), first learns this G's fakes alone.
         shown, _ = load_export(args.init_from, G)
         G_ema.load_state_dict(G.state_dict())
-        if D:
-            d_warmup_until = shown + int(args.d_warmup_kimg * 1000)
-        print(f"G from {args.init_from} ({shown / 1000:.1f} kimg); D alone until {d_warmup_until / 1000:.1f} kimg", flush=True)
+        d_warmup_until = shown + int(args.d_warmup_kimg * 1000) if D else 0
+        print(f"G from {args.init_from} ({shown / 1000:.1f} kimg); D "
+              f"{'from the state' if args.resume_from else 'fresh'}, alone until {d_warmup_until / 1000:.1f} kimg", flush=True)
     if os.path.exists(ckpt_path):
         ck = torch.load(ckpt_path, map_location=dev)
         G.load_state_dict(ck["G"]), G_ema.load_state_dict(ck["G_ema"]), opt_g.load_state_dict(ck["opt_g"])
