@@ -242,6 +242,23 @@ def face_crop_boxes(c):
     return torch.where(c[:, ZOOM_INDEX:ZOOM_INDEX + 1] > 0.5, close, std)
 
 
+def face_net_view(fakes, c):
+    """G's faces (N x 3 x H x W in [-1, 1]) as the frozen face nets read them: N x H x W x 3 in
+    [0, 1], half of them mirrored, with face_crop_boxes moved and scaled at random per face. Each
+    generated face is then seen in a slightly different view, as a real photo would be: a pixel
+    pattern that fools the nets in one exact crop (the dark line down the nose and the lines under
+    the eyes of the 1,262 kimg faces) no longer pays, a face does."""
+    x = (fakes.float() + 1).clamp(0, 2).permute(0, 2, 3, 1) / 2
+    mirror = torch.rand(len(x), device=x.device) < 0.5
+    x = torch.where(mirror[:, None, None, None], x.flip(2), x)
+    box = face_crop_boxes(c)
+    size = box[:, 2:3] - box[:, 0:1]
+    centre = (box[:, :2] + box[:, 2:]) / 2 + (torch.rand_like(box[:, :2]) * 2 - 1) * C.FACE_NET_SHIFT * size
+    centre[:, 0] = torch.where(mirror, x.shape[2] - 1 - centre[:, 0], centre[:, 0])
+    half = size / 2 * (1 + (torch.rand_like(size) * 2 - 1) * C.FACE_NET_SCALE)
+    return x, torch.cat([centre - half, centre + half], 1)
+
+
 def identity_loss(identity, fakes, conds):
     """fakes/conds: [G(z, c), G(z, c'), G(z2, c)] with c' = swap_non_identity(c, ...): anchor,
     the same person otherwise shown, another person shown alike. Triplet on the cosines: the
@@ -249,8 +266,7 @@ def identity_loss(identity, fakes, conds):
     Descriptors are centred on a moving mean of G's own faces, not of real ones: whatever all of
     G's faces share (a colour or style the real faces lack) moved every cosine toward 1 (two seeds
     0.50 -> 0.82 within 25 kimg while, centred on G's faces, they fell 0.53 -> 0.49)."""
-    raw = [identity.descriptor((x.float() + 1).clamp(0, 2).permute(0, 2, 3, 1) / 2, face_crop_boxes(c))
-           for x, c in zip(fakes, conds)]
+    raw = [identity.descriptor(*face_net_view(x, c)) for x, c in zip(fakes, conds)]
     with torch.no_grad():
         identity.mean.lerp_(torch.cat(raw).float().mean(0), C.ID_MEAN_RATE)
     e = [identity.centre(r.float()) for r in raw]
@@ -264,8 +280,7 @@ def identity_loss(identity, fakes, conds):
 def mood_loss(emotion, fakes, conds):
     """Cross-entropy of the requested mood under human-models' expression net (disgust read as
     angry, fear as surprised, as the labels read them)."""
-    x = (fakes.float() + 1).clamp(0, 2).permute(0, 2, 3, 1) / 2
-    p = emotion(x, face_crop_boxes(conds))
+    p = emotion(*face_net_view(fakes, conds))
     five = torch.stack([p[:, 6], p[:, 3], p[:, 4], p[:, 0] + p[:, 1], p[:, 5] + p[:, 2]], 1)
     want = conds[:, MOOD_SLICE].argmax(1)
     return F.nll_loss(torch.log(five.clamp(min=1e-6)), want)
