@@ -15,6 +15,7 @@ import datetime
 import gzip
 import json
 import os
+import shutil
 import sys
 
 import numpy as np
@@ -245,6 +246,8 @@ def main():
     ap.add_argument("--manifest-only", action="store_true", help="write only manifest.json (layout and priors)")
     ap.add_argument("--compute", default="", help="what trained the weights, for the manifest (e.g. '2 CPU cores, 5 h')")
     ap.add_argument("--upscaler", metavar="CHECKPOINT", help="only add the learned upscaler (train_upscaler.py's ckpt.pt) to --out")
+    ap.add_argument("--upscaler-from", metavar="MODEL_DIR",
+                    help="with a generator export: reuse this shipped model's upscaler.onnx and its manifest entry")
     args = ap.parse_args()
     if args.halve:
         return halve_export(args.halve)
@@ -280,6 +283,14 @@ def main():
 
     manifest = build_manifest(rows, labellers, int(ck["shown"]), int(ck["step"]), args.compute)
     version = manifest["version"]
+    if args.upscaler_from:
+        # The upscaler learns the 64 -> 128 px step from photos (degraded to look like v1's output),
+        # so a new generator serves through the shipped one until fit_degradation.py and
+        # train_upscaler.py have been rerun on its faces.
+        with open(os.path.join(args.upscaler_from, "manifest.json")) as f:
+            manifest["upscaler"] = json.load(f)["upscaler"]
+        shutil.copyfile(os.path.join(args.upscaler_from, manifest["upscaler"]["file"]),
+                        os.path.join(args.out, manifest["upscaler"]["file"]))
     with open(os.path.join(args.out, "manifest.json"), "w") as f:
         json.dump(manifest, f, indent=2)
 
