@@ -553,7 +553,9 @@ def main():
                     target = teacher(z_all, c_all @ to_teacher.T).float()
                 loss_anchor = (C.TEACHER_WEIGHT * F.l1_loss(F.avg_pool2d(fake, 4), F.avg_pool2d(target, 4))
                                + C.TEACHER_FULL_WEIGHT * F.l1_loss(fake, target))
-            loss_attr = ((critic(critic_view((fake + 1) / 2)) - standard(c_all)).pow(2) * attr_w).sum(1).mean()
+            framing_w = torch.where(c_all[:, ZOOM_INDEX] > 0.5, C.ATTR_CLOSEUP, 1.0)
+            loss_attr = (((critic(critic_view((fake + 1) / 2)) - standard(c_all)).pow(2) * attr_w).sum(1)
+                         * framing_w).mean()
             ramp = min(1.0, shown / (C.ATTR_RAMP_KIMG * 1000))
             loss_g = loss_adv + loss_anchor + ramp * C.ATTR_WEIGHT * loss_attr
             if id_step:
