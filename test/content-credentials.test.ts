@@ -7,7 +7,7 @@ import * as x509 from '@peculiar/x509';
 import sharp from 'sharp';
 import { loadConfig } from '../server/config/config';
 import { GENERATION_ASSERTION, verifyImage, type ImageFormat } from '../server/imaging/content-credentials';
-import { DEV_CERT_FILE, DEV_KEY_FILE } from '../server/imaging/signing-credentials';
+import { DEV_CERT_FILE, DEV_KEY_FILE, loadSigningCredentials } from '../server/imaging/signing-credentials';
 import { startContentCredentials } from '../server/imaging/start-credentials';
 import { NO_LIMITS, startServer, userWithKey, type TestServer } from './helpers/server';
 
@@ -117,6 +117,28 @@ describe('signing credentials at start', () => {
     expect(second.credentials.chain[0].equals(first.credentials.chain[0])).toBe(true);
     expect(first.credentials.development).toBe(true);
   });
+
+  test('servers starting at once on an empty directory all sign with one development chain', async () => {
+    // Replicas on one data directory: each makes a chain, exactly one is kept and all use it.
+    const starts = await Promise.all(Array.from({ length: 4 }, () => loadSigningCredentials({ devDir: dir })));
+    expect(starts.filter((s) => s.created)).toHaveLength(1);
+    const kept = fs.readFileSync(path.join(dir, DEV_CERT_FILE), 'utf8');
+    const keptLeaf = new crypto.X509Certificate(kept).raw;
+    for (const s of starts) expect(s.credentials.chain[0].equals(keptLeaf)).toBe(true);
+    expect(fs.readdirSync(dir).sort()).toEqual([DEV_CERT_FILE, DEV_KEY_FILE].sort());
+  });
+
+  test('a start that finds the key before its chain waits for the chain; a key left alone is named', async () => {
+    const made = await loadSigningCredentials({ devDir: dir });
+    const other = fs.mkdtempSync(path.join(os.tmpdir(), 'facestudio-c2pa-'));
+    fs.copyFileSync(path.join(dir, DEV_KEY_FILE), path.join(other, DEV_KEY_FILE));
+    setTimeout(() => fs.copyFileSync(path.join(dir, DEV_CERT_FILE), path.join(other, DEV_CERT_FILE)), 300);
+    const late = await loadSigningCredentials({ devDir: other });
+    expect(late.created).toBe(false);
+    expect(late.credentials.chain[0].equals(made.credentials.chain[0])).toBe(true);
+    fs.rmSync(path.join(other, DEV_CERT_FILE));
+    await expect(loadSigningCredentials({ devDir: other })).rejects.toThrow(/the development C2PA key .* has no certificate beside it .*delete the key to make a new development chain/);
+  }, 30_000);
 
   test('an operator chain and key (C2PA_CERT, C2PA_KEY) sign, and the manifest calls them operator-supplied', async () => {
     await startContentCredentials({ c2paDevDir: dir });

@@ -103,11 +103,29 @@ async function startReplica(env: Record<string, string>): Promise<Replica> {
   child.stdout!.on('data', (c: Buffer) => output.push(String(c)));
   child.stderr!.on('data', (c: Buffer) => output.push(String(c)));
   const replica = { url: `http://127.0.0.1:${port}`, child, output };
-  await waitFor(`replica on port ${port} to be ready`, async () => {
-    if (child.exitCode !== null) throw new Error(`replica exited during start:\n${output.join('')}`);
-    return (await status(`${replica.url}/readyz`)) === 200;
-  }, 120_000);
+  try {
+    await waitFor(`replica on port ${port} to be ready`, async () => {
+      if (child.exitCode !== null) throw new Error(`replica exited during start:\n${output.join('')}`);
+      return (await status(`${replica.url}/readyz`)) === 200;
+    }, 120_000);
+  } catch (err) {
+    // A replica that never became ready must not outlive the test: jest would wait on it forever.
+    child.kill('SIGKILL');
+    throw err;
+  }
   return replica;
+}
+
+/** `n` replicas started at once; if any fails, the others are stopped before the error is thrown. */
+async function startReplicas(n: number, env: Record<string, string>): Promise<Replica[]> {
+  const started = await Promise.allSettled(Array.from({ length: n }, () => startReplica(env)));
+  const ready = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) {
+    await Promise.all(ready.map(stopReplica));
+    throw failed.reason;
+  }
+  return ready;
 }
 
 async function stopReplica(r: Replica): Promise<void> {
@@ -189,7 +207,7 @@ describe('three server processes sharing one Redis', () => {
       LOG_LEVEL: 'warn',
       GENERATOR_QUEUE: '64',
     };
-    replicas = await Promise.all(Array.from({ length: REPLICAS }, () => startReplica(env)));
+    replicas = await startReplicas(REPLICAS, env);
   });
   afterAll(async () => {
     await Promise.all(replicas.map(stopReplica));
@@ -326,7 +344,7 @@ describe.each(BACKENDS)('accounts across three server processes (%s)', (backend)
       LOG_LEVEL: 'warn',
     };
     // All three start at once on an empty database: the migrations must not collide.
-    reps = await Promise.all(Array.from({ length: REPLICAS }, () => startReplica(env)));
+    reps = await startReplicas(REPLICAS, env);
     direct = await openStore(db.config, { create: false });
   });
   afterAll(async () => {

@@ -44,11 +44,24 @@ export async function loadSigningCredentials(src: CredentialSource): Promise<{ c
   const certPath = path.join(src.devDir, DEV_CERT_FILE);
   const keyPath = path.join(src.devDir, DEV_KEY_FILE);
   let created = false;
-  if (!fs.existsSync(certPath) && !fs.existsSync(keyPath)) {
-    await writeDevelopmentChain(certPath, keyPath);
-    created = true;
-  }
+  if (!fs.existsSync(certPath) && !fs.existsSync(keyPath)) created = await writeDevelopmentChain(certPath, keyPath);
+  // Another process may have claimed the key a moment ago and not yet placed its chain.
+  await waitForFile(certPath, keyPath);
   return { credentials: readCredentials(certPath, keyPath, true), created };
+}
+
+// Replicas sharing a data directory start at once; the winner places its chain microseconds after
+// its key, so a short wait covers it. A key left alone for this long is a crashed first start.
+const CHAIN_WAIT_MS = 10_000;
+
+async function waitForFile(certPath: string, keyPath: string): Promise<void> {
+  const deadline = Date.now() + CHAIN_WAIT_MS;
+  while (!fs.existsSync(certPath) && fs.existsSync(keyPath) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  if (!fs.existsSync(certPath) && fs.existsSync(keyPath)) {
+    throw new Error(`the development C2PA key ${keyPath} has no certificate beside it (${certPath} is missing); delete the key to make a new development chain`);
+  }
 }
 
 function readFile(file: string, what: string): string {
@@ -105,9 +118,9 @@ function algorithmOf(key: crypto.KeyObject, keyPath: string): SigningAlg {
  * A development CA and a signing certificate it issued, both P-256. c2pa-rs refuses a
  * self-signed signing certificate, so the signer is a separate end-entity certificate with the
  * key usage and extended key usage C2PA requires. Node's crypto reads certificates but cannot
- * issue them, hence @peculiar/x509.
+ * issue them, hence @peculiar/x509. Returns false when another process placed its chain first.
  */
-async function writeDevelopmentChain(certPath: string, keyPath: string): Promise<void> {
+async function writeDevelopmentChain(certPath: string, keyPath: string): Promise<boolean> {
   const subtle = crypto.webcrypto.subtle;
   const notBefore = new Date(Date.now() - 3600_000);
   const notAfter = new Date(Date.now() + DEV_VALIDITY_DAYS * 86400_000);
@@ -147,7 +160,21 @@ async function writeDevelopmentChain(certPath: string, keyPath: string): Promise
   const pkcs8 = Buffer.from(await subtle.exportKey('pkcs8', leafKeys.privateKey));
   const keyPem = crypto.createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' }).export({ format: 'pem', type: 'pkcs8' }) as string;
   fs.mkdirSync(path.dirname(certPath), { recursive: true });
-  // The key is written first and alone readable by us; a crash in between leaves no chain without its key.
-  fs.writeFileSync(keyPath, keyPem, { mode: 0o600 });
-  fs.writeFileSync(certPath, `${leaf.toString('pem')}\n${ca.toString('pem')}\n`);
+  // Several processes may make a chain at once (replicas on one data directory). Each writes its
+  // own temporary files; the one whose key link succeeds (link fails if the name exists) owns the
+  // name and renames its chain into place, the others drop theirs and read the winner's.
+  const tmp = `.tmp-${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
+  fs.writeFileSync(keyPath + tmp, keyPem, { mode: 0o600 });
+  fs.writeFileSync(certPath + tmp, `${leaf.toString('pem')}\n${ca.toString('pem')}\n`);
+  try {
+    fs.linkSync(keyPath + tmp, keyPath);
+  } catch (err) {
+    fs.rmSync(keyPath + tmp, { force: true });
+    fs.rmSync(certPath + tmp, { force: true });
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  }
+  fs.rmSync(keyPath + tmp, { force: true });
+  fs.renameSync(certPath + tmp, certPath);
+  return true;
 }
