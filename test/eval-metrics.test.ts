@@ -1,4 +1,5 @@
 import { criteriaTable, readPath } from '../scripts/eval/criteria';
+import { distinctEthnicities } from '../scripts/eval/distinct-ethnicities';
 import { EXPRESSIONS, type Judgement } from '../scripts/eval/judge';
 import {
   attributeIdentityMetrics, childrenMetrics, identityMetrics, probeMetrics, realMetrics, samePersonRate, type GenItem, type RealItem,
@@ -222,5 +223,33 @@ describe('issue-15 criteria table', () => {
     expect(rows['mood.accuracy'].pass).toBe(false); // absent: never a pass
     expect(Number.isNaN(rows['grid.age_mae'].baseline)).toBe(true);
     expect(readPath({ a: { 'b-c': 2 } }, 'a.b-c')).toBe(2);
+  });
+});
+
+describe('seven ethnicities distinct for one seed (issue 25)', () => {
+  const face = (seed: number, ethnicity: string, value: number) => ({ seed, ethnicity, pixels: new Uint8Array(12).fill(value) });
+
+  it('a seed whose faces all differ counts as distinct; two identical faces of one seed fail it and are named', () => {
+    const r = distinctEthnicities([
+      face(1, 'european', 10), face(1, 'african', 11), face(1, 'east_asian', 12),
+      // v1's five groups: east and southeast asian are one condition, so one seed gives one face.
+      face(2, 'european', 10), face(2, 'east_asian', 40), face(2, 'southeast_asian', 40),
+    ]);
+    expect(r.seeds).toBe(2);
+    expect(r.distinct_rate).toBe(0.5);
+    expect(r.identical_pairs).toEqual([{ seed: 2, a: 'east_asian', b: 'southeast_asian' }]);
+    expect(r.min_mean_abs_diff).toBe(0);
+  });
+
+  it('one differing byte is enough, and the smallest mean difference says how close they came', () => {
+    const a = new Uint8Array(4).fill(100);
+    const b = Uint8Array.from([100, 100, 100, 104]);
+    const r = distinctEthnicities([{ seed: 7, ethnicity: 'european', pixels: a }, { seed: 7, ethnicity: 'african', pixels: b }]);
+    expect(r.distinct_rate).toBe(1);
+    expect(r.min_mean_abs_diff).toBe(1);
+  });
+
+  it('faces of one seed at different sizes are an error, not a pass', () => {
+    expect(() => distinctEthnicities([{ seed: 1, ethnicity: 'a', pixels: new Uint8Array(3) }, { seed: 1, ethnicity: 'b', pixels: new Uint8Array(6) }])).toThrow(/differ in size/);
   });
 });

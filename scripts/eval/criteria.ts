@@ -35,6 +35,7 @@ export const ISSUE_15_CRITERIA: Criterion[] = [
   { metric: 'Different seeds, same gender and ethnicity', path: 'identity.different_seeds_same_gender_ethnicity_rate', threshold: 0.75, higherIsBetter: true, percent: true },
   { metric: 'Mood 5-way accuracy', path: 'mood.accuracy', threshold: 0.6, higherIsBetter: true, percent: true },
   { metric: 'Yaw slope (judged° per requested°)', path: 'yaw.slope', threshold: 0.8, higherIsBetter: true, percent: false },
+  { metric: 'Seven ethnicities distinct for one seed', path: 'ethnicities_distinct.distinct_rate', threshold: 1, higherIsBetter: true, percent: true },
   { metric: 'Fréchet distance (generated vs real)', path: 'frechet.generated_vs_real', threshold: 0.11, higherIsBetter: false, percent: false },
 ];
 

@@ -9,12 +9,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import sharp from 'sharp';
 import { FaceService } from '../../server/generator/face-service';
 import { Prng } from '../../server/generator/prng';
 import { canonicalQuery, resolveParams } from '../../server/params/resolve';
 import { ETHNICITIES, SEED_MAX, type GenerateParams, type ResolvedParams } from '../../server/params/schema';
 import { writeContactSheet, SWEEPS } from './contact-sheet';
 import { criteriaTable } from './criteria';
+import { distinctEthnicities, type EthnicityFace } from './distinct-ethnicities';
 import { writeCropSheet } from './crop-sheet';
 import { ethnicityClassifierStatus } from './ethnicity';
 import { Judge, SAME_PERSON_DISTANCE, forbidNetwork, type Judgement } from './judge';
@@ -131,6 +133,20 @@ function buildItems(opts: ReturnType<typeof parseCli>, priors: FaceService['mani
   return items;
 }
 
+/** One seed, each API ethnicity and nothing else asked, decoded: the faces of issue 25's distinctness check. */
+async function ethnicityFaces(faces: FaceService, opts: ReturnType<typeof parseCli>): Promise<EthnicityFace[]> {
+  const out: EthnicityFace[] = [];
+  const seedOf = seedStream(opts.baseSeed, 106);
+  for (let i = 0; i < opts.probeSeeds; i++) {
+    const seed = seedOf();
+    for (const ethnicity of ETHNICITIES) {
+      const params = resolveParams({ ethnicity, resolution: JUDGE_RESOLUTION, image_format: 'jpeg', stampless: 'yes' }, seed, faces.manifest.priors);
+      out.push({ seed, ethnicity, pixels: await sharp(await faces.render(params)).removeAlpha().raw().toBuffer() });
+    }
+  }
+  return out;
+}
+
 function readCsv(file: string): Record<string, string>[] {
   const [head, ...lines] = fs.readFileSync(file, 'utf8').trim().split(/\r?\n/);
   const cols = head.split(',');
@@ -236,6 +252,7 @@ async function main() {
   const crops = faces === lanczos
     ? undefined
     : await writeCropSheet(lanczos, faces, gridItems.filter((it) => it.params.age === 35).slice(0, 6).map((it) => it.params), path.join(opts.outDir, 'upscaler-crops.jpg'));
+  const ethnicitiesDistinct = distinctEthnicities(await ethnicityFaces(faces, opts));
   await Promise.all(services.map((f) => f.close()));
 
   const result: EvalResult = {
@@ -251,6 +268,7 @@ async function main() {
     attribute_identity: attributeIdentity,
     children,
     mood,
+    ethnicities_distinct: ethnicitiesDistinct,
     ...probes,
     frechet,
     pipelines: { resolutions: [...new Set(pipelines.rows.map((r) => r.resolution))], rows: pipelines.rows, real128_sharpness: pipelines.real128_sharpness },

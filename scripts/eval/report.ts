@@ -1,5 +1,6 @@
 import { ETHNICITIES } from '../../server/params/schema';
 import type { CriterionRow } from './criteria';
+import type { DistinctEthnicities } from './distinct-ethnicities';
 import { CROPS } from './crop-sheet';
 import {
   CHILD_AGES, GRID_AGES, IDENTITY_ATTRIBUTES, PROBE_MOODS,
@@ -41,6 +42,7 @@ export interface EvalResult extends ProbeMetrics {
   attribute_identity: AttributeIdentityMetrics;
   children: ChildrenMetrics;
   mood: ReturnType<typeof moodAccuracy>;
+  ethnicities_distinct: DistinctEthnicities;
   frechet: { generated_vs_real: number; real_vs_real: number; n_generated: number; n_real_per_sample: number };
   pipelines: { resolutions: number[]; rows: PipelineRow[]; real128_sharpness: Record<number, number> };
   ethnicity_classifier: { present: boolean; files: string[]; note: string };
@@ -121,6 +123,9 @@ export function renderReport(r: EvalResult): string {
   for (const a of id.different_seeds_by_age) {
     out.push(row([`… at age ${a.age} only`, pct(a.rate), `${a.pairs} pairs`]));
   }
+  const ed = r.ethnicities_distinct;
+  const identical = ed.identical_pairs.length ? `; pixel-identical: ${[...new Set(ed.identical_pairs.map((p) => `${p.a} = ${p.b}`))].join(', ')}` : '';
+  out.push(row(['Seven ethnicities distinct for one seed', pct(ed.distinct_rate), `${ed.seeds} seeds × ${ETHNICITIES.length} ethnicities, nothing else asked; smallest mean pixel difference ${num(ed.min_mean_abs_diff, 1)}/255${identical}`]));
   out.push(row(['Fréchet distance, generated vs real', num(r.frechet.generated_vs_real, 4), `128-d descriptors, ${r.frechet.n_generated} generated (random subset of the grid) vs ${r.frechet.n_real_per_sample} real, half UTKFace, half CelebA-HQ`]));
   out.push(row(['Fréchet distance, real vs real (floor)', num(r.frechet.real_vs_real, 4), `two disjoint samples of ${r.frechet.n_real_per_sample} real photos`]));
   out.push('');
