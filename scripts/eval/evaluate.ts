@@ -36,7 +36,7 @@ const REPO = path.resolve(__dirname, '..', '..');
 const JUDGE_RESOLUTION = 256;
 
 const USAGE = `usage: npm run evaluate -- [options]
-  --model DIR        model folder with manifest.json (default models/facestudio-v1)
+  --model DIR        model folder with manifest.json (default models/facestudio-v2, the served one)
   --count N          generated faces in the gender x ethnicity x age grid, rounded up to a
                      multiple of ${2 * ETHNICITIES.length * GRID_AGES.length} (default 200 -> 210)
   --probe-seeds N    seeds per attribute probe: mood, yaw, skin tone (default 8)
@@ -51,7 +51,7 @@ const USAGE = `usage: npm run evaluate -- [options]
 function parseCli() {
   const { values } = parseArgs({
     options: {
-      model: { type: 'string', default: 'models/facestudio-v1' },
+      model: { type: 'string', default: 'models/facestudio-v2' },
       count: { type: 'string', default: '200' },
       'probe-seeds': { type: 'string', default: '8' },
       real: { type: 'string', default: '150' },

@@ -88,7 +88,7 @@ function databaseUrl(raw: string | undefined): string | undefined {
   return raw;
 }
 
-export const DEFAULT_MODEL = 'facestudio-v1';
+export const DEFAULT_MODEL = 'facestudio-v2';
 
 /** UPSCALER: on (default) or off; anything else is a typo that must not silently pick a pipeline. */
 function onOff(name: string, raw: string | undefined, fallback: boolean): boolean {

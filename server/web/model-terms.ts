@@ -3,7 +3,7 @@ import { html, type Html } from './layout';
 /**
  * What the code and the model may be used for. The code is MIT (LICENSE); the weights are not:
  * they were trained on data sets whose terms allow non-commercial research only, and weights
- * derived from them carry that restriction (models/facestudio-v1/MODEL_CARD.md). The README
+ * derived from them carry that restriction (models/facestudio-v2/MODEL_CARD.md). The README
  * says the same in words; keep the two in step.
  */
 export const CODE_LICENSE = 'MIT';
