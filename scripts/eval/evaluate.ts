@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
+import { DEFAULT_MODEL } from '../../server/config/config';
 import { FaceService } from '../../server/generator/face-service';
 import { Prng } from '../../server/generator/prng';
 import { canonicalQuery, resolveParams } from '../../server/params/resolve';
@@ -36,7 +37,7 @@ const REPO = path.resolve(__dirname, '..', '..');
 const JUDGE_RESOLUTION = 256;
 
 const USAGE = `usage: npm run evaluate -- [options]
-  --model DIR        model folder with manifest.json (default models/facestudio-v2, the served one)
+  --model DIR        model folder with manifest.json (default models/${DEFAULT_MODEL}, the served one)
   --count N          generated faces in the gender x ethnicity x age grid, rounded up to a
                      multiple of ${2 * ETHNICITIES.length * GRID_AGES.length} (default 200 -> 210)
   --probe-seeds N    seeds per attribute probe: mood, yaw, skin tone (default 8)
@@ -51,7 +52,7 @@ const USAGE = `usage: npm run evaluate -- [options]
 function parseCli() {
   const { values } = parseArgs({
     options: {
-      model: { type: 'string', default: 'models/facestudio-v2' },
+      model: { type: 'string', default: path.join('models', DEFAULT_MODEL) },
       count: { type: 'string', default: '200' },
       'probe-seeds': { type: 'string', default: '8' },
       real: { type: 'string', default: '150' },

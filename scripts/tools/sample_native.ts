@@ -6,9 +6,11 @@
  * Seeds 1..n with every attribute drawn by the seed (what a caller with no parameters gets),
  * straight from the generator (no upscaler, no 8-bit rounding). The file is float32 N x 3 x S x S
  * in [0, 1], S the model's native side; a JSON line beside it (<out>.json) says N, S and the
- * model version. MODEL_DIR picks the model, default models/facestudio-v2 (the served one).
+ * model version. MODEL_DIR picks the model, default the served one (DEFAULT_MODEL).
  */
 import fs from 'node:fs';
+import path from 'node:path';
+import { DEFAULT_MODEL } from '../../server/config/config';
 import { FaceService } from '../../server/generator/face-service';
 import { rescaleRange } from '../../server/generator/planar';
 import { resolveParams } from '../../server/params/resolve';
@@ -18,7 +20,7 @@ async function main() {
   const opt = (name: string, dflt: string) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : dflt);
   const n = Number(opt('--n', '1024'));
   const out = opt('--out', 'runs/native64.f32');
-  const service = await FaceService.load(process.env.MODEL_DIR ?? 'models/facestudio-v2', { upscaler: false });
+  const service = await FaceService.load(process.env.MODEL_DIR ?? path.join('models', DEFAULT_MODEL), { upscaler: false });
   const m = service.manifest;
   const side = m.resolution;
   const all = new Float32Array(n * 3 * side * side);

@@ -16,7 +16,7 @@
  *   - pipelines.ts: both pipelines of a model with a learned upscaler (issue 16), learned and
  *     Lanczos (UPSCALER=off), 256 and 1024 px JPEG, in-process split and HTTP p50/p95, same seeds.
  * `--pipelines-only` and `--batching-only` run just that comparison and print it (BENCHMARKS.md
- * is left alone). The model is the server's: MODEL_DIR, default the served models/facestudio-v2.
+ * is left alone). The model is the server's: MODEL_DIR, default the served model (DEFAULT_MODEL).
  * Everything is sequential (one thing measured at a time) so phases do not disturb each other.
  */
 import fs from 'node:fs';
