@@ -1,5 +1,6 @@
 import { criteriaTable, readPath } from '../scripts/eval/criteria';
 import { distinctEthnicities } from '../scripts/eval/distinct-ethnicities';
+import { compareScans, seedFailures } from '../scripts/eval/seed-failures';
 import { EXPRESSIONS, type Judgement } from '../scripts/eval/judge';
 import {
   attributeIdentityMetrics, childrenMetrics, identityMetrics, probeMetrics, realMetrics, samePersonRate, type GenItem, type RealItem,
@@ -251,5 +252,34 @@ describe('seven ethnicities distinct for one seed (issue 25)', () => {
 
   it('faces of one seed at different sizes are an error, not a pass', () => {
     expect(() => distinctEthnicities([{ seed: 1, ethnicity: 'a', pixels: new Uint8Array(3) }, { seed: 1, ethnicity: 'b', pixels: new Uint8Array(6) }])).toThrow(/differ in size/);
+  });
+});
+
+describe('broken seeds: misses counted per seed, not per face (issue 25)', () => {
+  const ETH = ['european', 'african', 'east_asian', 'south_asian'];
+  const drawn = (age: number) => ({ gender: 'female', age, eyewear: 'none', mood: 'neutral', lighting: 'studio', view_profile: 0 });
+  const scanned = (seed: number, missed: string[], age = 30) => ETH.map((ethnicity) => ({ seed, ethnicity, drawn: drawn(age), detected: !missed.includes(ethnicity), score: missed.includes(ethnicity) ? 0 : 0.9 }));
+
+  it('a seed missed on at least broken_at faces is broken; scattered misses of other seeds are not', () => {
+    const faces = [...scanned(1, []), ...scanned(2, ['african']), ...scanned(3, ['european', 'african', 'south_asian']), ...scanned(4, ETH, 70)];
+    const r = seedFailures(faces, 3);
+    expect(r.seeds).toBe(4);
+    expect(r.faces).toBe(16);
+    expect(r.detected_rate).toBe(8 / 16);
+    expect(r.misses_per_seed).toEqual([1, 1, 0, 1, 1]);
+    expect(r.broken.map((b) => b.seed)).toEqual([4, 3]);
+    expect(r.broken[1].missed).toEqual(['european', 'african', 'south_asian']);
+    expect(r.broken_rate).toBe(0.5);
+    expect(r.by_ethnicity.find((e) => e.ethnicity === 'african')).toEqual({ ethnicity: 'african', faces: 4, detected_rate: 0.25 });
+    expect(r.by_ethnicity.find((e) => e.ethnicity === 'east_asian')?.detected_rate).toBe(0.75);
+    expect(r.by_drawn.age).toEqual([{ group: '30-49', faces: 12, detected_rate: 8 / 12 }, { group: '65+', faces: 4, detected_rate: 0 }]);
+  });
+
+  it('compares two models on the faces only one of them lost', () => {
+    const a = [...scanned(1, []), ...scanned(2, ['african'])];
+    const b = [...scanned(1, ETH), ...scanned(2, [])];
+    const c = compareScans(a, b);
+    expect(c).toMatchObject({ pairs: 8, only_a_detected: 4, only_b_detected: 1 });
+    expect(c.p).toBeCloseTo(mcnemarExact(4, 1));
   });
 });

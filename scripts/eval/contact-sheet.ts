@@ -30,7 +30,7 @@ export interface ContactSheetSeeds {
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
 
-function text(x: number, y: number, s: string, size: number, anchor = 'middle', fill = '#eee'): string {
+export function text(x: number, y: number, s: string, size: number, anchor = 'middle', fill = '#eee'): string {
   return `<text x="${x}" y="${y}" font-family="DejaVu Sans, Liberation Sans, sans-serif" font-size="${size}" fill="${fill}" text-anchor="${anchor}">${esc(s)}</text>`;
 }
 

@@ -14,13 +14,13 @@ import { DEFAULT_MODEL } from '../../server/config/config';
 import { FaceService } from '../../server/generator/face-service';
 import { Prng } from '../../server/generator/prng';
 import { canonicalQuery, resolveParams } from '../../server/params/resolve';
-import { ETHNICITIES, SEED_MAX, type GenerateParams, type ResolvedParams } from '../../server/params/schema';
+import { ETHNICITIES, type GenerateParams, type ResolvedParams } from '../../server/params/schema';
 import { writeContactSheet, SWEEPS } from './contact-sheet';
 import { criteriaTable } from './criteria';
 import { distinctEthnicities, type EthnicityFace } from './distinct-ethnicities';
 import { writeCropSheet } from './crop-sheet';
 import { ethnicityClassifierStatus } from './ethnicity';
-import { Judge, SAME_PERSON_DISTANCE, forbidNetwork, type Judgement } from './judge';
+import { JUDGE_RESOLUTION, Judge, SAME_PERSON_DISTANCE, forbidNetwork, type Judgement } from './judge';
 import { judgeAll } from './judge-all';
 import {
   ATTRIBUTE_SWEEPS, CHILD_AGES, GRID_AGES, PROBE_AGE, PROBE_MOODS, PROBE_TONES, PROBE_YAWS,
@@ -30,11 +30,10 @@ import {
 import { moodAccuracy } from './mood';
 import { comparePipelines } from './pipelines';
 import { renderReport, type EvalResult } from './report';
+import { seedStream } from './seeds';
 import { frechetDistance } from './stats';
 
 const REPO = path.resolve(__dirname, '..', '..');
-/** Size the judge sees: big enough for its 150 px recogniser crop, the size an API client would pick. */
-const JUDGE_RESOLUTION = 256;
 
 const USAGE = `usage: npm run evaluate -- [options]
   --model DIR        model folder with manifest.json (default models/${DEFAULT_MODEL}, the served one)
@@ -90,12 +89,6 @@ function parseCli() {
     baseSeed: int('seed', values.seed, 0),
     baseline: values.baseline ? path.resolve(REPO, values.baseline) : undefined,
   };
-}
-
-/** Seeds spread over the API's whole seed range, reproducible from --seed. */
-function seedStream(base: number, stream: number) {
-  const rng = new Prng(base, stream);
-  return () => 1 + (rng.nextUint32() % (SEED_MAX - 1));
 }
 
 function buildItems(opts: ReturnType<typeof parseCli>, priors: FaceService['manifest']['priors']): GenItem[] {
