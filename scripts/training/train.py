@@ -171,10 +171,32 @@ def mirror_yaw(c, flip):
     return c
 
 
-def real_batch(images, cond, n, dev, pool=None):
-    """A random batch of reals in [-1, 1] with their conditions (from pool, if given), half of
-    them mirrored."""
-    idx = torch.randint(0, len(images) if pool is None else len(pool), (n,), device=images.device)
+def draw_weights(cond):
+    """Per-row draw weights that give each DRAW_SHARE group its share of the draws (groups that
+    overlap are adjusted one after the other, close enough for shares of a few per cent)."""
+    eyewear = slot_offset("eyewear")
+    groups = {"sunglasses": cond[:, eyewear + C.EYEWEAR.index("sunglasses")] > 0.5,
+              "age_65_plus": cond[:, AGE_INDEX] * 80 >= 65}
+    w = torch.ones(len(cond), device=cond.device)
+    for name, share in C.DRAW_SHARE.items():
+        rows = groups[name]
+        now = w[rows].sum() / w.sum()
+        if 0 < now < 1:
+            w[rows] *= share / (1 - share) * (1 - now) / now
+    return w / w.sum()
+
+
+def draw_rows(n, size, weights, device):
+    """n row indices: uniform over size rows, or by weights."""
+    if weights is None:
+        return torch.randint(0, size, (n,), device=device)
+    return torch.multinomial(weights, n, replacement=True)
+
+
+def real_batch(images, cond, n, dev, pool=None, weights=None):
+    """A random batch of reals in [-1, 1] with their conditions (from pool, if given; drawn by
+    weights, if given), half of them mirrored."""
+    idx = draw_rows(n, len(images) if pool is None else len(pool), weights, images.device)
     if pool is not None:
         idx = pool[idx]
     x = images[idx].to(dev).float().div(127.5).sub(1)
@@ -183,9 +205,10 @@ def real_batch(images, cond, n, dev, pool=None):
     return x, mirror_yaw(cond[idx].to(dev), flip)
 
 
-def random_conditions(cond, n, dev):
-    """Real people's conditions for fakes, half of them mirrored as the reals are."""
-    idx = torch.randint(0, len(cond), (n,), device=cond.device)
+def random_conditions(cond, n, dev, weights=None):
+    """Real people's conditions for fakes (drawn by weights, if given), half of them mirrored as
+    the reals are."""
+    idx = draw_rows(n, len(cond), weights, cond.device)
     return mirror_yaw(cond[idx].to(dev), torch.rand(n, device=dev) < 0.5)
 
 
@@ -232,6 +255,19 @@ def swap_non_identity(c, other):
     """c with every non-identity attribute taken from `other`: the same person, otherwise shown."""
     mask = NON_IDENTITY_MASK.to(c.device)
     return torch.where(mask, other, c)
+
+
+def force_eyewear_zoom(c, other, share):
+    """other with, for `share` of the rows, an eyewear and a framing unlike c's."""
+    rows = torch.rand(len(c), device=c.device) < share
+    eyewear = slot_offset("eyewear")
+    k = len(C.EYEWEAR)
+    now = c[:, eyewear:eyewear + k].argmax(1)
+    new = (now + torch.randint(1, k, (len(c),), device=c.device)) % k
+    out = other.clone()
+    out[:, eyewear:eyewear + k] = torch.where(rows[:, None], F.one_hot(new, k).to(c.dtype), other[:, eyewear:eyewear + k])
+    out[:, ZOOM_INDEX] = torch.where(rows, 1 - c[:, ZOOM_INDEX], other[:, ZOOM_INDEX])
+    return out
 
 
 def face_crop_boxes(c):
@@ -484,6 +520,9 @@ def main():
           + (f", D {sum(p.numel() for p in D.parameters()) / 1e6:.2f} M" if D else f", teacher {args.teacher}"), flush=True)
 
     attr_w = ATTR_COMPONENT_WEIGHTS.to(dev)
+    draw_w = draw_weights(cond)
+    print("draw shares: " + ", ".join(f"{name} {share:.1%}" for name, share in C.DRAW_SHARE.items())
+          + f"; identity pairs differing in eyewear and zoom forced for {C.ID_FORCE_EYEWEAR_ZOOM:.0%}", flush=True)
     fixed_z = torch.randn(8, C.LATENT_DIM, generator=torch.Generator().manual_seed(7)).to(dev)
     previews = [c.to(dev) for c in preview_conditions(cond.cpu())]
     ema_params = list(zip(G_ema.parameters(), G.parameters()))
@@ -504,8 +543,8 @@ def main():
     while not finished():
         if D:
             # D: reals against fakes, projection on c, attribute regression on reals, lazy R1.
-            real, c_real = real_batch(images, cond, args.batch, dev)
-            c_fake = random_conditions(cond, args.batch, dev)
+            real, c_real = real_batch(images, cond, args.batch, dev, weights=draw_w)
+            c_fake = random_conditions(cond, args.batch, dev, draw_w)
             z = torch.randn(args.batch, C.LATENT_DIM, device=dev)
             r1 = step % C.R1_EVERY == 0
             with torch.no_grad(), amp():
@@ -532,11 +571,12 @@ def main():
             # identity steps keep one z one person, different z different people, moods and hair.
             id_step = step % args.id_every == 0
             n = args.id_batch if id_step else args.batch
-            c1 = random_conditions(cond, n, dev)
+            c1 = random_conditions(cond, n, dev, draw_w)
             z1 = torch.randn(n, C.LATENT_DIM, device=dev)
             zs, cs = [z1], [c1]
             if id_step:
-                cs.append(swap_non_identity(c1, random_conditions(cond, n, dev)))
+                other = force_eyewear_zoom(c1, random_conditions(cond, n, dev, draw_w), C.ID_FORCE_EYEWEAR_ZOOM)
+                cs.append(swap_non_identity(c1, other))
                 zs.append(z1)
                 cs.append(c1)
                 zs.append(torch.randn(n, C.LATENT_DIM, device=dev))
