@@ -103,6 +103,7 @@ def load_teacher(folder, dev):
 
 YAW_INDEX = slot_offset("yaw")
 ZOOM_INDEX = slot_offset("zoom")
+EYEWEAR_SLICE = slice(slot_offset("eyewear"), slot_offset("eyewear") + len(C.EYEWEAR))
 # Per-component weight of the critic term, in condition order.
 ATTR_COMPONENT_WEIGHTS = torch.tensor(
     [C.ATTR_FOCUS.get(name, C.ATTR_OTHERS) for name, size, _ in C.CONDITION_LAYOUT for _ in range(size)])
@@ -174,8 +175,7 @@ def mirror_yaw(c, flip):
 def draw_weights(cond):
     """Per-row draw weights that give each DRAW_SHARE group its share of the draws (groups that
     overlap are adjusted one after the other, close enough for shares of a few per cent)."""
-    eyewear = slot_offset("eyewear")
-    groups = {"sunglasses": cond[:, eyewear + C.EYEWEAR.index("sunglasses")] > 0.5,
+    groups = {"sunglasses": cond[:, EYEWEAR_SLICE][:, C.EYEWEAR.index("sunglasses")] > 0.5,
               "age_65_plus": cond[:, AGE_INDEX] * 80 >= 65}
     w = torch.ones(len(cond), device=cond.device)
     for name, share in C.DRAW_SHARE.items():
@@ -195,7 +195,7 @@ def draw_rows(n, size, weights, device):
 
 def real_batch(images, cond, n, dev, pool=None, weights=None):
     """A random batch of reals in [-1, 1] with their conditions (from pool, if given; drawn by
-    weights, if given), half of them mirrored."""
+    weights, one per row of pool or of images, if given), half of them mirrored."""
     idx = draw_rows(n, len(images) if pool is None else len(pool), weights, images.device)
     if pool is not None:
         idx = pool[idx]
@@ -260,12 +260,11 @@ def swap_non_identity(c, other):
 def force_eyewear_zoom(c, other, share):
     """other with, for `share` of the rows, an eyewear and a framing unlike c's."""
     rows = torch.rand(len(c), device=c.device) < share
-    eyewear = slot_offset("eyewear")
     k = len(C.EYEWEAR)
-    now = c[:, eyewear:eyewear + k].argmax(1)
+    now = c[:, EYEWEAR_SLICE].argmax(1)
     new = (now + torch.randint(1, k, (len(c),), device=c.device)) % k
     out = other.clone()
-    out[:, eyewear:eyewear + k] = torch.where(rows[:, None], F.one_hot(new, k).to(c.dtype), other[:, eyewear:eyewear + k])
+    out[:, EYEWEAR_SLICE] = torch.where(rows[:, None], F.one_hot(new, k).to(c.dtype), other[:, EYEWEAR_SLICE])
     out[:, ZOOM_INDEX] = torch.where(rows, 1 - c[:, ZOOM_INDEX], other[:, ZOOM_INDEX])
     return out
 
