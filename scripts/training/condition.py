@@ -16,9 +16,9 @@ def encode_condition(row):
         if name == "gender":
             v.append(1.0 if row["gender"] == "male" else 0.0)
         elif name == "age":
-            v.append(min(float(row["age"]), 80.0) / 80)
+            v.append(min(float(row["age"]), C.AGE_SCALE) / C.AGE_SCALE)
         elif name == "age_log":
-            v.append(math.log1p(min(float(row["age"]), 80.0)) / math.log1p(80))
+            v.append(math.log1p(min(float(row["age"]), C.AGE_SCALE)) / math.log1p(C.AGE_SCALE))
         elif name in VALUES:
             v += [1.0 if row[name] == value else 0.0 for value in VALUES[name]]
         elif name in ("skintone", "facial_hair", "hair_length"):

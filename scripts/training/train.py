@@ -176,7 +176,7 @@ def draw_weights(cond):
     """Per-row draw weights that give each DRAW_SHARE group its share of the draws (groups that
     overlap are adjusted one after the other, close enough for shares of a few per cent)."""
     groups = {"sunglasses": cond[:, EYEWEAR_SLICE][:, C.EYEWEAR.index("sunglasses")] > 0.5,
-              "age_65_plus": cond[:, AGE_INDEX] * 80 >= 65}
+              "age_65_plus": cond[:, AGE_INDEX] * C.AGE_SCALE >= 65}
     w = torch.ones(len(cond), device=cond.device)
     for name, share in C.DRAW_SHARE.items():
         rows = groups[name]
@@ -248,7 +248,15 @@ def train_critic(images, target, path, dev, batch):
 NON_IDENTITY = ["age", "age_log", "eyewear", "facial_hair", "hair_length", "lighting", "zoom", "mood", "yaw"]
 NON_IDENTITY_MASK = torch.tensor([name in NON_IDENTITY for name, size, _ in C.CONDITION_LAYOUT for _ in range(size)])
 AGE_INDEX = slot_offset("age")
+AGE_SLOTS = torch.tensor([name in ("age", "age_log") for name, size, _ in C.CONDITION_LAYOUT for _ in range(size)])
 MOOD_SLICE = slice(slot_offset("mood"), slot_offset("mood") + len(C.MOODS))
+
+
+def attribute_weights(c, attr_w):
+    """Per-face weights of the critic term's components: attr_w, with the age terms of faces
+    asked younger than ATTR_YOUNG_AGE weighted ATTR_YOUNG_WEIGHT times."""
+    young = (c[:, AGE_INDEX] * C.AGE_SCALE < C.ATTR_YOUNG_AGE)[:, None] & AGE_SLOTS.to(c.device)
+    return attr_w * torch.where(young, C.ATTR_YOUNG_WEIGHT, 1.0)
 
 
 def swap_non_identity(c, other):
@@ -305,7 +313,7 @@ def identity_loss(identity, fakes, conds):
     with torch.no_grad():
         identity.mean.lerp_(torch.cat(raw).float().mean(0), C.ID_MEAN_RATE)
     e = [identity.centre(r.float()) for r in raw]
-    gap = (conds[0][:, AGE_INDEX] - conds[1][:, AGE_INDEX]).abs() * 80
+    gap = (conds[0][:, AGE_INDEX] - conds[1][:, AGE_INDEX]).abs() * C.AGE_SCALE
     margin = C.ID_MARGIN - (C.ID_MARGIN - C.ID_MARGIN_AT_50_YEARS) * (gap / 50).clamp(max=1)
     same = (e[0] * e[1]).sum(1)
     different = (e[0] * e[2]).sum(1)
@@ -367,7 +375,7 @@ def preview_conditions(cond):
         for male in (0.0, 1.0):
             for age in (8, 30, 55, 75):
                 c = base.clone()
-                c[0], c[1] = male, age / 80
+                c[0], c[1] = male, age / C.AGE_SCALE
                 out.append(c[None])
     return out
 
@@ -521,7 +529,8 @@ def main():
     attr_w = ATTR_COMPONENT_WEIGHTS.to(dev)
     draw_w = draw_weights(cond)
     print("draw shares: " + ", ".join(f"{name} {share:.1%}" for name, share in C.DRAW_SHARE.items())
-          + f"; identity pairs differing in eyewear and zoom forced for {C.ID_FORCE_EYEWEAR_ZOOM:.0%}", flush=True)
+          + f"; identity pairs differing in eyewear and zoom forced for {C.ID_FORCE_EYEWEAR_ZOOM:.0%}"
+          + f"; age terms under {C.ATTR_YOUNG_AGE} weigh x{C.ATTR_YOUNG_WEIGHT:g}", flush=True)
     fixed_z = torch.randn(8, C.LATENT_DIM, generator=torch.Generator().manual_seed(7)).to(dev)
     previews = [c.to(dev) for c in preview_conditions(cond.cpu())]
     ema_params = list(zip(G_ema.parameters(), G.parameters()))
@@ -593,7 +602,8 @@ def main():
                 loss_anchor = (C.TEACHER_WEIGHT * F.l1_loss(F.avg_pool2d(fake, 4), F.avg_pool2d(target, 4))
                                + C.TEACHER_FULL_WEIGHT * F.l1_loss(fake, target))
             framing_w = torch.where(c_all[:, ZOOM_INDEX] > 0.5, C.ATTR_CLOSEUP, 1.0)
-            loss_attr = (((critic(critic_view((fake + 1) / 2)) - standard(c_all)).pow(2) * attr_w).sum(1)
+            loss_attr = (((critic(critic_view((fake + 1) / 2)) - standard(c_all)).pow(2)
+                          * attribute_weights(c_all, attr_w)).sum(1)
                          * framing_w).mean()
             ramp = min(1.0, shown / (C.ATTR_RAMP_KIMG * 1000))
             loss_g = loss_adv + loss_anchor + ramp * C.ATTR_WEIGHT * loss_attr
