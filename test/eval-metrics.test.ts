@@ -8,6 +8,7 @@ import {
 import { EXPRESSION_TO_MOOD, judgedMood, moodAccuracy } from '../scripts/eval/mood';
 import { boxInPixels, faceSharpness, laplacianVariance, luma } from '../scripts/eval/sharpness';
 import { mcnemarExact, pairedDifference, slope } from '../scripts/eval/stats';
+import { pairedGridAges, type FaceRecord } from '../scripts/eval/paired-grid';
 import type { ResolvedParams } from '../server/params/schema';
 
 /**
@@ -281,5 +282,28 @@ describe('broken seeds: misses counted per seed, not per face (issue 25)', () =>
     const c = compareScans(a, b);
     expect(c).toMatchObject({ pairs: 8, only_a_detected: 4, only_b_detected: 1 });
     expect(c.p).toBeCloseTo(mcnemarExact(4, 1));
+  });
+});
+
+describe('paired grid ages: two states judged on the same faces (issue 25)', () => {
+  const face = (chain: number, age: number, judged: number | undefined, set = 'grid'): FaceRecord =>
+    ({ set, chain, query: `seed=${chain}&age=${age}`, judgement: judged === undefined ? { detected: false } : { detected: true, age: judged } });
+
+  it('pairs faces by query, skips faces either side missed and non-grid faces, and reports bias per asked age', () => {
+    const base = [face(1, 10, 20), face(1, 70, 60), face(2, 10, 14), face(2, 70, 66), face(3, 10, 10), face(9, 30, 30, 'mood')];
+    const now = [face(1, 10, 25), face(1, 70, 60), face(2, 10, 12), face(2, 70, undefined), face(4, 10, 10), face(9, 30, 60, 'mood')];
+    const p = pairedGridAges(base, now);
+    expect(p.matched).toBe(4);
+    expect(p.both_detected).toBe(3);
+    // |25-10| - |20-10| = 5, 0, |12-10| - |14-10| = -2
+    expect(p.per_face.mean).toBeCloseTo(1);
+    expect(p.per_face.n).toBe(3);
+    // seed 1: mean(5, 0) = 2.5; seed 2: -2
+    expect(p.per_seed.n).toBe(2);
+    expect(p.per_seed.mean).toBeCloseTo(0.25);
+    expect(p.age_mae_base).toBeCloseTo((10 + 10 + 4) / 3);
+    expect(p.age_mae_now).toBeCloseTo((15 + 10 + 2) / 3);
+    expect(p.by_age[10]).toEqual({ n: 2, bias_base: 7, bias_now: 8.5 });
+    expect(p.by_age[70]).toEqual({ n: 1, bias_base: -10, bias_now: -10 });
   });
 });

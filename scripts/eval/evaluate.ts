@@ -13,13 +13,14 @@ import sharp from 'sharp';
 import { DEFAULT_MODEL } from '../../server/config/config';
 import { FaceService } from '../../server/generator/face-service';
 import { Prng } from '../../server/generator/prng';
-import { canonicalQuery, resolveParams } from '../../server/params/resolve';
-import { ETHNICITIES, type GenerateParams, type ResolvedParams } from '../../server/params/schema';
+import { canonicalQuery } from '../../server/params/resolve';
+import { ETHNICITIES, type GenerateParams } from '../../server/params/schema';
 import { writeContactSheet, SWEEPS } from './contact-sheet';
 import { criteriaTable } from './criteria';
 import { distinctEthnicities, type EthnicityFace } from './distinct-ethnicities';
 import { writeCropSheet } from './crop-sheet';
 import { ethnicityClassifierStatus } from './ethnicity';
+import { gridItems, judgedParams } from './grid';
 import { JUDGE_RESOLUTION, Judge, SAME_PERSON_DISTANCE, forbidNetwork, type Judgement } from './judge';
 import { judgeAll } from './judge-all';
 import {
@@ -92,19 +93,8 @@ function parseCli() {
 }
 
 function buildItems(opts: ReturnType<typeof parseCli>, priors: FaceService['manifest']['priors']): GenItem[] {
-  const items: GenItem[] = [];
-  const mk = (params: GenerateParams, seed: number) =>
-    resolveParams({ ...params, resolution: JUDGE_RESOLUTION, image_format: 'jpeg', stampless: 'yes' }, seed, priors);
-  const gridSeed = seedStream(opts.baseSeed, 100);
-  let chain = 0;
-  for (const gender of ['male', 'female'] as const) {
-    for (const ethnicity of ETHNICITIES) {
-      for (let r = 0; r < opts.replicates; r++, chain++) {
-        const seed = gridSeed();
-        for (const age of GRID_AGES) items.push({ set: 'grid', chain, params: mk({ gender, ethnicity, age }, seed) });
-      }
-    }
-  }
+  const items = gridItems(opts.baseSeed, opts.replicates, priors);
+  const mk = (params: GenerateParams, seed: number) => judgedParams(params, seed, priors);
   // Probes vary one attribute over a fixed person; everything else is what the seed picks.
   const probeSeed = seedStream(opts.baseSeed, 101);
   for (let i = 0; i < opts.probeSeeds; i++) {
@@ -134,7 +124,7 @@ async function ethnicityFaces(faces: FaceService, opts: ReturnType<typeof parseC
   for (let i = 0; i < opts.probeSeeds; i++) {
     const seed = seedOf();
     for (const ethnicity of ETHNICITIES) {
-      const params = resolveParams({ ethnicity, resolution: JUDGE_RESOLUTION, image_format: 'jpeg', stampless: 'yes' }, seed, faces.manifest.priors);
+      const params = judgedParams({ ethnicity }, seed, faces.manifest.priors);
       out.push({ seed, ethnicity, pixels: await sharp(await faces.render(params)).removeAlpha().raw().toBuffer() });
     }
   }
