@@ -248,15 +248,7 @@ def train_critic(images, target, path, dev, batch):
 NON_IDENTITY = ["age", "age_log", "eyewear", "facial_hair", "hair_length", "lighting", "zoom", "mood", "yaw"]
 NON_IDENTITY_MASK = torch.tensor([name in NON_IDENTITY for name, size, _ in C.CONDITION_LAYOUT for _ in range(size)])
 AGE_INDEX = slot_offset("age")
-AGE_SLOTS = torch.tensor([name in ("age", "age_log") for name, size, _ in C.CONDITION_LAYOUT for _ in range(size)])
 MOOD_SLICE = slice(slot_offset("mood"), slot_offset("mood") + len(C.MOODS))
-
-
-def attribute_weights(c, attr_w):
-    """Per-face weights of the critic term's components: attr_w, with the age terms of faces
-    asked younger than ATTR_YOUNG_AGE weighted ATTR_YOUNG_WEIGHT times."""
-    young = (c[:, AGE_INDEX] * C.AGE_SCALE < C.ATTR_YOUNG_AGE)[:, None] & AGE_SLOTS.to(c.device)
-    return attr_w * torch.where(young, C.ATTR_YOUNG_WEIGHT, 1.0)
 
 
 def swap_non_identity(c, other):
@@ -265,14 +257,10 @@ def swap_non_identity(c, other):
     return torch.where(mask, other, c)
 
 
-def force_eyewear_zoom(c, other, share):
-    """other with, for `share` of the rows, an eyewear and a framing unlike c's."""
+def force_zoom(c, other, share):
+    """other with, for `share` of the rows, a framing unlike c's."""
     rows = torch.rand(len(c), device=c.device) < share
-    k = len(C.EYEWEAR)
-    now = c[:, EYEWEAR_SLICE].argmax(1)
-    new = (now + torch.randint(1, k, (len(c),), device=c.device)) % k
     out = other.clone()
-    out[:, EYEWEAR_SLICE] = torch.where(rows[:, None], F.one_hot(new, k).to(c.dtype), other[:, EYEWEAR_SLICE])
     out[:, ZOOM_INDEX] = torch.where(rows, 1 - c[:, ZOOM_INDEX], other[:, ZOOM_INDEX])
     return out
 
@@ -529,8 +517,7 @@ def main():
     attr_w = ATTR_COMPONENT_WEIGHTS.to(dev)
     draw_w = draw_weights(cond)
     print("draw shares: " + ", ".join(f"{name} {share:.1%}" for name, share in C.DRAW_SHARE.items())
-          + f"; identity pairs differing in eyewear and zoom forced for {C.ID_FORCE_EYEWEAR_ZOOM:.0%}"
-          + f"; age terms under {C.ATTR_YOUNG_AGE} weigh x{C.ATTR_YOUNG_WEIGHT:g}", flush=True)
+          + f"; identity pairs differing in framing forced for {C.ID_FORCE_ZOOM:.0%}", flush=True)
     fixed_z = torch.randn(8, C.LATENT_DIM, generator=torch.Generator().manual_seed(7)).to(dev)
     previews = [c.to(dev) for c in preview_conditions(cond.cpu())]
     ema_params = list(zip(G_ema.parameters(), G.parameters()))
@@ -583,7 +570,7 @@ def main():
             z1 = torch.randn(n, C.LATENT_DIM, device=dev)
             zs, cs = [z1], [c1]
             if id_step:
-                other = force_eyewear_zoom(c1, random_conditions(cond, n, dev, draw_w), C.ID_FORCE_EYEWEAR_ZOOM)
+                other = force_zoom(c1, random_conditions(cond, n, dev, draw_w), C.ID_FORCE_ZOOM)
                 cs.append(swap_non_identity(c1, other))
                 zs.append(z1)
                 cs.append(c1)
@@ -602,8 +589,7 @@ def main():
                 loss_anchor = (C.TEACHER_WEIGHT * F.l1_loss(F.avg_pool2d(fake, 4), F.avg_pool2d(target, 4))
                                + C.TEACHER_FULL_WEIGHT * F.l1_loss(fake, target))
             framing_w = torch.where(c_all[:, ZOOM_INDEX] > 0.5, C.ATTR_CLOSEUP, 1.0)
-            loss_attr = (((critic(critic_view((fake + 1) / 2)) - standard(c_all)).pow(2)
-                          * attribute_weights(c_all, attr_w)).sum(1)
+            loss_attr = (((critic(critic_view((fake + 1) / 2)) - standard(c_all)).pow(2) * attr_w).sum(1)
                          * framing_w).mean()
             ramp = min(1.0, shown / (C.ATTR_RAMP_KIMG * 1000))
             loss_g = loss_adv + loss_anchor + ramp * C.ATTR_WEIGHT * loss_attr
