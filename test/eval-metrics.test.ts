@@ -8,7 +8,7 @@ import {
 import { EXPRESSION_TO_MOOD, judgedMood, moodAccuracy } from '../scripts/eval/mood';
 import { boxInPixels, faceSharpness, laplacianVariance, luma } from '../scripts/eval/sharpness';
 import { mcnemarExact, pairedDifference, slope } from '../scripts/eval/stats';
-import { pairedGridAges, type FaceRecord } from '../scripts/eval/paired-grid';
+import { pairedAgeIdentity, pairedGridAges, type FaceRecord } from '../scripts/eval/paired-grid';
 import type { ResolvedParams } from '../server/params/schema';
 
 /**
@@ -305,5 +305,21 @@ describe('paired grid ages: two states judged on the same faces (issue 25)', () 
     expect(p.age_mae_now).toBeCloseTo((15 + 10 + 2) / 3);
     expect(p.by_age[10]).toEqual({ n: 2, bias_base: 7, bias_now: 8.5 });
     expect(p.by_age[70]).toEqual({ n: 1, bias_base: -10, bias_now: -10 });
+  });
+});
+
+describe('paired same-person verdicts across ages, seed by seed (issue 25)', () => {
+  const judged = (d: number[]): Judgement => ({ detected: true, score: 0.9, descriptor: new Float32Array(d) });
+  const missed: Judgement = { detected: false, score: 0, descriptor: new Float32Array(0) };
+  const item = (chain: number, age: number) => ({ set: 'grid' as const, chain, params: { age } as ResolvedParams });
+  const items = [0, 1, 2].flatMap((c) => [item(c, 20), item(c, 70)]);
+
+  it('counts the seeds each model keeps as one person, an undetected face as a failed pair, and tests only the discordant seeds', () => {
+    // seed 0: both keep it; seed 1: only the baseline (now far apart); seed 2: only now (baseline misses a face)
+    const base = [judged([0, 0]), judged([0.1, 0]), judged([0, 0]), judged([0.2, 0]), judged([0, 0]), missed];
+    const now = [judged([0, 0]), judged([0.3, 0]), judged([0, 0]), judged([1, 0]), judged([0, 0]), judged([0.1, 0])];
+    const r = pairedAgeIdentity(items, base, now, 20, 70);
+    expect(r).toMatchObject({ seeds: 3, same_base: 2, same_now: 2, only_base: 1, only_now: 1 });
+    expect(r.p).toBeCloseTo(mcnemarExact(1, 1));
   });
 });

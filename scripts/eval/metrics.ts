@@ -90,7 +90,7 @@ export function gridMetrics(items: GenItem[], js: Judgement[]) {
 }
 
 /** A pair with an undetected face cannot be judged either way, so it counts as a failure. */
-function samePair(a: Judgement, b: Judgement): { judged: boolean; dist: number } {
+export function samePair(a: Judgement, b: Judgement): { judged: boolean; dist: number } {
   if (!a.detected || !b.detected) return { judged: false, dist: NaN };
   return { judged: true, dist: descriptorDistance(a.descriptor, b.descriptor) };
 }

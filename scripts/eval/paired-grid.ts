@@ -1,4 +1,6 @@
-import { mean, pairedDifference } from './stats';
+import { SAME_PERSON_DISTANCE, type Judgement } from './judge';
+import { samePair, type GenItem } from './metrics';
+import { mcnemarExact, mean, pairedDifference } from './stats';
 
 /** One judged face as eval.json (and check-grid's output) keeps it. */
 export interface FaceRecord {
@@ -37,4 +39,23 @@ export function pairedGridAges(base: FaceRecord[], now: FaceRecord[]) {
       return [age, { n: s.length, bias_base: mean(s.map((p) => err(p.base, age))), bias_now: mean(s.map((p) => err(p.now, age))) }];
     })) as Record<number, { n: number; bias_base: number; bias_now: number }>,
   };
+}
+
+/**
+ * Two models' verdicts on one grid (same items, judged by each): per seed, whether its faces at
+ * ages a1 and a2 are judged one person, and McNemar's exact p over the seeds only one model keeps.
+ * A pair with an undetected face fails, as in identityMetrics.
+ */
+export function pairedAgeIdentity(items: GenItem[], base: Judgement[], now: Judgement[], a1: number, a2: number) {
+  const at = (js: Judgement[], chain: number, age: number) => js[items.findIndex((it) => it.set === 'grid' && it.chain === chain && it.params.age === age)];
+  const chains = [...new Set(items.filter((it) => it.set === 'grid').map((it) => it.chain!))];
+  const same = (js: Judgement[], c: number) => {
+    const r = samePair(at(js, c, a1), at(js, c, a2));
+    return r.judged && r.dist < SAME_PERSON_DISTANCE;
+  };
+  const b = chains.map((c) => same(base, c));
+  const n = chains.map((c) => same(now, c));
+  const onlyBase = b.filter((v, i) => v && !n[i]).length;
+  const onlyNow = n.filter((v, i) => v && !b[i]).length;
+  return { seeds: chains.length, same_base: b.filter(Boolean).length, same_now: n.filter(Boolean).length, only_base: onlyBase, only_now: onlyNow, p: mcnemarExact(onlyBase, onlyNow) };
 }
