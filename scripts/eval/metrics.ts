@@ -90,9 +90,15 @@ export function gridMetrics(items: GenItem[], js: Judgement[]) {
 }
 
 /** A pair with an undetected face cannot be judged either way, so it counts as a failure. */
-export function samePair(a: Judgement, b: Judgement): { judged: boolean; dist: number } {
+function samePair(a: Judgement, b: Judgement): { judged: boolean; dist: number } {
   if (!a.detected || !b.detected) return { judged: false, dist: NaN };
   return { judged: true, dist: descriptorDistance(a.descriptor, b.descriptor) };
+}
+
+/** One pair's verdict, as every same-person rate here counts it: both found and closer than the threshold. */
+export function samePerson(a: Judgement, b: Judgement): boolean {
+  const r = samePair(a, b);
+  return r.judged && r.dist < SAME_PERSON_DISTANCE;
 }
 
 /**

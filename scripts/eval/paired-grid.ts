@@ -1,5 +1,5 @@
-import { SAME_PERSON_DISTANCE, type Judgement } from './judge';
-import { samePair, type GenItem } from './metrics';
+import type { Judgement } from './judge';
+import { samePerson, type GenItem } from './metrics';
 import { mcnemarExact, mean, pairedDifference } from './stats';
 
 /** One judged face as eval.json (and check-grid's output) keeps it. */
@@ -49,10 +49,7 @@ export function pairedGridAges(base: FaceRecord[], now: FaceRecord[]) {
 export function pairedAgeIdentity(items: GenItem[], base: Judgement[], now: Judgement[], a1: number, a2: number) {
   const at = (js: Judgement[], chain: number, age: number) => js[items.findIndex((it) => it.set === 'grid' && it.chain === chain && it.params.age === age)];
   const chains = [...new Set(items.filter((it) => it.set === 'grid').map((it) => it.chain!))];
-  const same = (js: Judgement[], c: number) => {
-    const r = samePair(at(js, c, a1), at(js, c, a2));
-    return r.judged && r.dist < SAME_PERSON_DISTANCE;
-  };
+  const same = (js: Judgement[], c: number) => samePerson(at(js, c, a1), at(js, c, a2));
   const b = chains.map((c) => same(base, c));
   const n = chains.map((c) => same(now, c));
   const onlyBase = b.filter((v, i) => v && !n[i]).length;
