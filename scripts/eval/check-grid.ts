@@ -19,8 +19,8 @@ import { ETHNICITIES } from '../../server/params/schema';
 import { gridItems } from './grid';
 import { Judge, forbidNetwork, type Judgement } from './judge';
 import { judgeAll } from './judge-all';
-import { GRID_AGES, gridMetrics, identityMetrics, type GenItem } from './metrics';
-import { pairedAgeIdentity, pairedGridAges, type FaceRecord } from './paired-grid';
+import { GRID_AGES, gridMetrics, identityMetrics } from './metrics';
+import { faceRecords, pairedAgeIdentity, pairedGridAges, type FaceRecord } from './paired-grid';
 
 const REPO = path.resolve(__dirname, '..', '..');
 
@@ -72,7 +72,7 @@ async function main() {
       throw new Error('the baseline model draws other attributes for these seeds (different priors): its faces would not pair');
     }
     const judgements = await judgeAll('baseline grid', items, (it) => other.render(it.params), judge);
-    baseline = { version: other.modelVersion, records: recordsOf(items, judgements), judgements };
+    baseline = { version: other.modelVersion, records: faceRecords(items, judgements), judgements };
     await other.close();
   } else if (opts.baseline) {
     const file = JSON.parse(fs.readFileSync(opts.baseline, 'utf8')) as { model?: { version?: string }; faces: FaceRecord[] };
@@ -85,7 +85,7 @@ async function main() {
   console.log(`  age bias by asked age: ${GRID_AGES.map((a) => `${a}: ${signed(grid.by_age[a].age_bias)}`).join(', ')}`);
   console.log(`  same seed, neighbouring ages ${pct(identity.same_seed_neighbouring_rate)}, 20-50 ${pct(identity.pairs['20-50'].same_rate)}, 20-70 ${pct(identity.pairs['20-70'].same_rate)}; different seeds ${pct(identity.different_seeds_rate)} (same gender and ethnicity ${pct(identity.different_seeds_same_gender_ethnicity_rate)})`);
 
-  const records = recordsOf(items, js);
+  const records = faceRecords(items, js);
   if (baseline) {
     const p = pairedGridAges(baseline.records, records);
     const ci = (d: { mean: number; ci95: [number, number] }) => `${signed(d.mean)} y (95 % ${d.ci95.map((v) => v.toFixed(1)).join(' to ')})`;
@@ -102,10 +102,6 @@ async function main() {
     fs.mkdirSync(path.dirname(opts.out), { recursive: true });
     fs.writeFileSync(opts.out, JSON.stringify({ model: { dir: path.relative(REPO, opts.modelDir), version: faces.modelVersion }, grid, identity, faces: records }, null, 1) + '\n');
   }
-}
-
-function recordsOf(items: GenItem[], js: Judgement[]): FaceRecord[] {
-  return items.map((it, i) => ({ set: it.set, chain: it.chain, query: canonicalQuery(it.params), judgement: { detected: js[i].detected, age: js[i].age, gender: js[i].gender } }));
 }
 
 main().catch((err) => {

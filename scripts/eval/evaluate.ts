@@ -13,7 +13,6 @@ import sharp from 'sharp';
 import { DEFAULT_MODEL } from '../../server/config/config';
 import { FaceService } from '../../server/generator/face-service';
 import { Prng } from '../../server/generator/prng';
-import { canonicalQuery } from '../../server/params/resolve';
 import { ETHNICITIES, type GenerateParams } from '../../server/params/schema';
 import { writeContactSheet, SWEEPS } from './contact-sheet';
 import { criteriaTable } from './criteria';
@@ -23,6 +22,7 @@ import { ethnicityClassifierStatus } from './ethnicity';
 import { gridItems, judgedParams } from './grid';
 import { JUDGE_RESOLUTION, Judge, SAME_PERSON_DISTANCE, forbidNetwork, type Judgement } from './judge';
 import { judgeAll } from './judge-all';
+import { faceRecords } from './paired-grid';
 import {
   ATTRIBUTE_SWEEPS, CHILD_AGES, GRID_AGES, PROBE_AGE, PROBE_MOODS, PROBE_TONES, PROBE_YAWS,
   attributeIdentityMetrics, childrenMetrics, gridMetrics, identityMetrics, probeMetrics, realMetrics,
@@ -266,8 +266,7 @@ async function main() {
   result.criteria = criteriaTable(JSON.parse(JSON.stringify(result)), baseline?.data);
   if (baseline) result.baseline = { file: baseline.file, version: baseline.data.model?.version ?? 'unknown' };
 
-  const faceRecords = items.map((it, i) => ({ set: it.set, chain: it.chain, probe: it.probe, query: canonicalQuery(it.params), judgement: compact(genJ[i]) }));
-  fs.writeFileSync(path.join(opts.outDir, 'eval.json'), JSON.stringify({ ...result, faces: faceRecords }, roundNumbers, 1) + '\n');
+  fs.writeFileSync(path.join(opts.outDir, 'eval.json'), JSON.stringify({ ...result, faces: faceRecords(items, genJ) }, roundNumbers, 1) + '\n');
   fs.writeFileSync(path.join(opts.outDir, 'EVAL.md'), renderReport(result));
 
   for (const r of result.criteria) console.log(`${r.pass ? 'PASS' : 'FAIL'}  ${r.metric}: ${fmt(r.value, r.percent)} (needs ${r.higherIsBetter ? '>=' : '<='} ${fmt(r.threshold, r.percent)})`);
@@ -283,12 +282,6 @@ function fmt(v: number, percent: boolean): string {
 
 function faceApiVersion(): string {
   return (JSON.parse(fs.readFileSync(require.resolve('@vladmandic/face-api/package.json'), 'utf8')) as { version: string }).version;
-}
-
-/** Per-face verdicts without the 128 descriptor values, which would dwarf the rest of eval.json. */
-function compact(j: Judgement) {
-  const { descriptor: _d, ...rest } = j;
-  return rest;
 }
 
 /** Three decimals are plenty for the raw numbers and keep eval.json diff-friendly. */

@@ -1,3 +1,4 @@
+import { canonicalQuery } from '../../server/params/resolve';
 import type { Judgement } from './judge';
 import { samePerson, type GenItem } from './metrics';
 import { mcnemarExact, mean, pairedDifference } from './stats';
@@ -8,6 +9,14 @@ export interface FaceRecord {
   chain?: number;
   query: string;
   judgement: { detected: boolean; age?: number; gender?: string };
+}
+
+/** Each face's request and verdict, without the 128 descriptor values, which would dwarf the rest of eval.json. */
+export function faceRecords(items: GenItem[], js: Judgement[]) {
+  return items.map((it, i) => {
+    const { descriptor: _d, ...judgement } = js[i];
+    return { set: it.set, chain: it.chain, probe: it.probe, query: canonicalQuery(it.params), judgement };
+  });
 }
 
 /**
